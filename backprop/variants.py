@@ -1,0 +1,226 @@
+"""Backward passes: the correct one (BP1-BP4) and a catalogue of documented wrong ones.
+
+Every pass computes the gradient of C summed over the batch, batched in the columns layout:
+
+    BP1  delta^L = dC/dz^L = sigma'(z^L) * dC/da^L
+    BP2  delta^l = ((W^{l+1})^T delta^{l+1}) * sigma'(z^l)        for l = L-1, ..., 1
+    BP3  dC/db^l = sum over the batch of delta^l
+    BP4  dC/dW^l = delta^l (a^{l-1})^T                          (summed over the batch)
+
+``Correct`` spells these out as small methods.  Each wrong variant is a subclass that overrides
+exactly one of them: its docstring names the line it changes and where the bug was seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BackwardPass", "Correct", "VARIANTS", "backward"]
+
+
+class BackwardPass:
+    """Base of the catalogue; ``name`` is the key in ``VARIANTS``, ``line`` the line it writes."""
+
+    name = ""
+    line = ""
+    seen = ""
+
+    @property
+    def summary(self):
+        """The docstring's first line."""
+        return (self.__doc__ or "").strip().splitlines()[0]
+
+    def __call__(self, net, x, y):
+        """(nabla_w, nabla_b) in the network's layout; nabla_b is None for a network without biases."""
+        W, _ = net.columns()
+        f = net.forward(x)
+        y = net.to_columns(np.asarray(y))
+        L = net.L
+        nabla_w, nabla_b = [None] * (L + 1), [None] * (L + 1)
+
+        g = net.loss.gradient(f.a[L], y)                  # dC/da^L, what code (2) carries
+        delta = self.output_delta(net, f, y)              # BP1
+        for l in range(L, 0, -1):
+            if l < L:
+                g = self.propagate(W[l + 1], delta, g)    # (W^{l+1})^T delta^{l+1}
+                delta = g * self.hidden_prime(net, f, l)  # BP2
+            d, a_prev = self.accumulated(delta, f.a[l - 1])
+            nabla_w[l] = d @ a_prev.T                     # BP4
+            nabla_b[l] = self.bias_gradient(d)            # BP3
+        m = net.batch_size(x)
+        nabla_w = [net.from_columns(self.reduce(nw, m)) for nw in nabla_w[1:]]
+        nabla_b = [net.from_columns(self.reduce(nb, m)) for nb in nabla_b[1:]] if net.bias else None
+        return nabla_w, nabla_b
+
+    # -- the steps, each one line of BP1-BP4 ----------------------------------------------------
+    def output_delta(self, net, f, y):
+        # BP1: delta^L = dC/dz^L (a - y for cross-entropy with its matching output)
+        return net.loss.delta(f.z[-1], f.a[-1], y, net.sigmas[-1])
+
+    def propagate(self, W_next, delta, g):
+        # BP2: (W^{l+1})^T delta^{l+1}
+        return W_next.T @ delta
+
+    def hidden_prime(self, net, f, l):
+        # BP2: sigma'(z^l)
+        return net.sigmas[l - 1].prime(f.z[l])
+
+    def accumulated(self, delta, a_prev):
+        # BP3/BP4 sum over every example of the batch
+        return delta, a_prev
+
+    def bias_gradient(self, delta):
+        # BP3: dC/db^l = sum over the batch of delta^l
+        return delta.sum(axis=1, keepdims=True)
+
+    def reduce(self, nabla, m):
+        # C is a sum over the batch, and so is its gradient
+        return nabla
+
+
+class Correct(BackwardPass):
+    """The correct backward pass, BP1-BP4 (the seeds' code (1): delta = W[k].T @ tmp)."""
+
+    name = "correct"
+    line = "delta = W[k].T @ tmp"
+    seen = "Nielsen, Neural Networks and Deep Learning, ch. 2"
+
+
+class Code2(BackwardPass):
+    """Code (2): the recurrence carries dC/da through W^T and drops sigma' of every layer above.
+
+    Changes BP2's ``W.T @ delta^{l+1}`` to ``W.T @ g`` where g starts as dC/da^L and never picks up
+    a sigma': the gradient of W^l loses the factor sigma'(z^k) of every layer k > l.  It is exact
+    only where those factors are 1 (a single weight layer; identity activations above layer 1).
+    """
+
+    name = "code2"
+    line = "delta = W[k].T @ delta"
+    seen = "the seeds' 4-layer MNIST net; a popular tutorial's `output_errors = W.T @ output_errors`"
+
+    def propagate(self, W_next, delta, g):
+        return W_next.T @ g
+
+
+class PrimeOfZ(BackwardPass):
+    """sigma' written for the output a (a * (1 - a)) but called on z: sigmoid_prime(z) = z (1 - z).
+
+    Changes BP2's ``sigma'(z^l)`` to ``prime_from_output(z^l)`` in the hidden layers.
+    """
+
+    name = "prime_of_z"
+    line = "tmp = delta * sigmoid_prime(Z[k+1])   # sigmoid_prime(a) = a * (1 - a)"
+    seen = "code that mixes the z-form and the a-form of sigmoid_prime"
+
+    def hidden_prime(self, net, f, l):
+        return net.sigmas[l - 1].prime_from_output(f.z[l])
+
+
+class MissingTranspose(BackwardPass):
+    """The recurrence multiplies by W instead of W^T: ``W @ delta`` (shapes only fit square layers)."""
+
+    name = "missing_transpose"
+    line = "delta = W[k] @ tmp"
+    seen = "square hidden layers, where numpy raises no shape error"
+
+    def propagate(self, W_next, delta, g):
+        return W_next @ delta
+
+
+class BiasOneExample(BackwardPass):
+    """The bias gradient takes one example's delta instead of the sum over the batch."""
+
+    name = "bias_one_example"
+    line = "nabla_b = delta[:, :1]"
+    seen = "batched code ported from a per-example loop"
+
+    def bias_gradient(self, delta):
+        return delta[:, :1]
+
+
+class SignFlip(BackwardPass):
+    """The output error written y - a (the ascent direction) in a function that returns the gradient."""
+
+    name = "sign_flip"
+    line = "delta = (y - a) * sigmoid_prime(z)"
+    seen = "scripts that update with `W += lr * ...` and then reuse the delta as a gradient"
+
+    def output_delta(self, net, f, y):
+        return -super().output_delta(net, f, y)
+
+
+class FactorTwo(BackwardPass):
+    """dC/da^L = 2 (a - y): the derivative of sum (a - y)^2 used for a loss with the 1/2."""
+
+    name = "factor_two"
+    line = "delta = 2 * (a - y) * sigmoid_prime(z)"
+    seen = "mixing the 1/2 convention of the book with the plain squared error"
+
+    def output_delta(self, net, f, y):
+        return 2 * super().output_delta(net, f, y)
+
+
+class Mean(BackwardPass):
+    """The gradient averaged over the batch where C is a sum: every array is 1/m of the truth."""
+
+    name = "mean"
+    line = "nabla_w = delta @ a.T / m"
+    seen = "mixing Nielsen's eta/m update with a gradient function"
+
+    def reduce(self, nabla, m):
+        return nabla / m
+
+
+class Overwrite(BackwardPass):
+    """The per-example loop assigns instead of accumulating: only the last example's gradient is kept."""
+
+    name = "overwrite"
+    line = "nabla_w = delta_nabla_w   # instead of nabla_w + delta_nabla_w"
+    seen = "Nielsen-style update_mini_batch loops"
+
+    def accumulated(self, delta, a_prev):
+        return delta[:, -1:], a_prev[:, -1:]
+
+
+class WrongLayerPrime(BackwardPass):
+    """sigma' taken at the layer above: sigma'(z^{l+1}) instead of sigma'(z^l) (an off-by-one index).
+
+    Shapes only fit where adjacent layers have equal widths.
+    """
+
+    name = "wrong_layer_prime"
+    line = "sp = sigmoid_prime(zs[-l+1])   # instead of zs[-l]"
+    seen = "the backwards negative index of Nielsen's loop"
+
+    def hidden_prime(self, net, f, l):
+        return net.sigmas[l].prime(f.z[l + 1])
+
+
+class ExtraOutputPrime(BackwardPass):
+    """BP1 multiplies a - y by sigma'(z^L) again, where cross-entropy already cancelled it.
+
+    With a softmax or sigmoid output and cross-entropy, delta^L = a - y; this variant uses
+    (a - y) * a (1 - a), the quadratic cost's output delta.  On other outputs it adds a sigma'.
+    """
+
+    name = "extra_output_prime"
+    line = "delta = (a - y) * a * (1 - a)"
+    seen = "switching from the quadratic cost to cross-entropy without changing BP1"
+
+    def output_delta(self, net, f, y):
+        return super().output_delta(net, f, y) * net.sigmas[-1].prime(f.z[-1])
+
+
+#: Registry: name -> backward pass.  ``correct`` first.
+VARIANTS = {v.name: v for v in (Correct(), Code2(), PrimeOfZ(), MissingTranspose(), BiasOneExample(),
+                                SignFlip(), FactorTwo(), Mean(), Overwrite(), WrongLayerPrime(),
+                                ExtraOutputPrime())}
+
+
+def backward(net, x, y, variant="correct"):
+    """(nabla_w, nabla_b) of C summed over the batch, by the named backward pass."""
+    if variant not in VARIANTS:
+        from .network import suggest
+        raise ValueError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}"
+                         f"{suggest(variant, VARIANTS)}")
+    return VARIANTS[variant](net, x, y)

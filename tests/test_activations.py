@@ -1,0 +1,83 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from backprop.activations import ACTIVATIONS
+
+ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.elementwise]
+Z = np.linspace(-6, 6, 49).reshape(7, 7)
+
+
+def closed_form_prime(name, z):
+    s = 1 / (1 + np.exp(-z))
+    return {
+        "sigmoid": s * (1 - s),
+        "tanh": 1 / np.cosh(z) ** 2,
+        "relu": (z > 0).astype(float),
+        "leaky_relu": np.where(z > 0, 1.0, 0.01),
+        "softplus": s,
+        "identity": np.ones_like(z),
+    }[name]
+
+
+def closed_form_value(name, z):
+    return {
+        "sigmoid": 1 / (1 + np.exp(-z)),
+        "tanh": np.tanh(z),
+        "relu": np.maximum(z, 0),
+        "leaky_relu": np.where(z > 0, z, 0.01 * z),
+        "softplus": np.log1p(np.exp(z)),
+        "identity": z,
+    }[name]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_each_activation_and_its_derivative_match_their_closed_forms(name):
+    act = ACTIVATIONS[name]
+    np.testing.assert_allclose(act(Z), closed_form_value(name, Z), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(act.prime(Z), closed_form_prime(name, Z), rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_the_output_form_of_sigma_prime_agrees_with_the_z_form(name):
+    act = ACTIVATIONS[name]
+    np.testing.assert_allclose(act.prime_from_output(act(Z)), act.prime(Z), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_the_complex_step_through_each_activation_gives_its_derivative(name):
+    act, h = ACTIVATIONS[name], 1e-30
+    z = Z + 0.013  # off the ReLU kink
+    if act.elementwise:
+        np.testing.assert_allclose(act(z + 1j * h).imag / h, act.prime(z), rtol=1e-13, atol=1e-300)
+    else:  # softmax: d a_j / d z_j on the diagonal of the Jacobian
+        for j in range(z.shape[0]):
+            dz = np.zeros_like(z, dtype=complex)
+            dz[j] = 1j * h
+            np.testing.assert_allclose(act(z + dz).imag[j] / h, act.prime(z)[j], rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activations_stay_finite_and_silent_for_huge_arguments(name):
+    act = ACTIVATIONS[name]
+    z = np.array([[-1e4, -745.0, -1.0, 0.0, 1.0, 745.0, 1e4]]).T * np.ones((1, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for value in (act(z), act.prime(z), act(z + 1e-20j).imag):
+            assert np.all(np.isfinite(value))
+
+
+def test_softmax_backprop_is_the_jacobian_vector_product():
+    act = ACTIVATIONS["softmax"]
+    rng = np.random.default_rng(0)
+    z, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    a = act(z)
+    for k in range(3):
+        jacobian = np.diag(a[:, k]) - np.outer(a[:, k], a[:, k])
+        np.testing.assert_allclose(act.backprop(z, a, g)[:, k], jacobian.T @ g[:, k], rtol=1e-13)
+
+
+def test_softmax_of_extreme_logits_is_a_one_hot_column():
+    a = ACTIVATIONS["softmax"](np.array([[1e4], [0.0], [-1e4]]))
+    np.testing.assert_array_equal(a, [[1.0], [0.0], [0.0]])
