@@ -119,6 +119,9 @@ class Network:
         self.L = len(self.layers) - 1
         self.sigmas = validate_activations(activations, self.L)
         self.loss = validate_loss(loss)
+        if not self.sigmas[-1].elementwise and self.layers[-1] < 2:
+            raise ValueError(f"`activations[{self.L - 1}]` = 'softmax' over a single output unit is the "
+                             "constant 1; use 'sigmoid' for one output")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"`bias` must be true or false; got {bias!r}")
         self.bias = bool(bias)
@@ -228,5 +231,12 @@ class Network:
         return self.loss.value(f.z[-1], f.a[-1], self.to_columns(np.asarray(y)), self.sigmas[-1])
 
     def __repr__(self):
-        return (f"Network({list(self.layers)}, activations={[s.name for s in self.sigmas]!r}, "
-                f"loss={self.loss.name!r}, bias={self.bias}, layout={self.layout!r})")
+        """The constructor call; small networks (up to 60 parameters) include their parameters,
+        so that a printed counterexample can be rebuilt by copying it."""
+        text = (f"Network({list(self.layers)}, activations={[s.name for s in self.sigmas]!r}, "
+                f"loss={self.loss.name!r}, bias={self.bias}, layout={self.layout!r}")
+        if self.theta.size <= 60:
+            text += f", weights={[w.tolist() for w in self.weights]!r}"
+            if self.bias:
+                text += f", biases={[b.tolist() for b in self.biases]!r}"
+        return text + ")"

@@ -24,6 +24,7 @@ class BackwardPass:
     name = ""
     line = ""
     seen = ""
+    carries_output_error = False  # only code (2) starts its recurrence from dC/da^L
 
     @property
     def summary(self):
@@ -38,7 +39,10 @@ class BackwardPass:
         L = net.L
         nabla_w, nabla_b = [None] * (L + 1), [None] * (L + 1)
 
-        g = net.loss.gradient(f.a[L], y)                  # dC/da^L, what code (2) carries
+        g = None
+        if self.carries_output_error:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = net.loss.gradient(f.a[L], y)          # dC/da^L, what code (2) carries
         delta = self.output_delta(net, f, y)              # BP1
         for l in range(L, 0, -1):
             if l < L:
@@ -97,6 +101,7 @@ class Code2(BackwardPass):
     name = "code2"
     line = "delta = W[k].T @ delta"
     seen = "the seeds' 4-layer MNIST net; a popular tutorial's `output_errors = W.T @ output_errors`"
+    carries_output_error = True
 
     def propagate(self, W_next, delta, g):
         return W_next.T @ g

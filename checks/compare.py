@@ -109,7 +109,7 @@ def _name_factor(c, m):
     for value, text in candidates:
         if abs(c - value) <= 1e-6 * abs(value):
             return text
-    return f"every array is {c:.6g} times the true gradient: a constant factor in BP1 or in the update"
+    return f"{c:.6g} times the true gradient: a constant factor in BP1 or in the update"
 
 
 def _per_example(net, numeric, x, k):
@@ -134,9 +134,8 @@ def diagnose(net, x, y, analytic, numeric, checks, m, extra=None):
         return ""
     sentences = []
     c = _factor(net, analytic, numeric.gradient, tol)
-    if c is not None and abs(c - 1) > 1e-9:
-        sentences.append("Every array is " + _name_factor(c, m)[0].lower() + _name_factor(c, m)[1:]
-                         + ".")
+    if c is not None and abs(c - 1) > 1e-9 and abs(c) > 1e-9:
+        sentences.append(f"Every array is {_name_factor(c, m)}.")
     elif numeric.unit_derivatives is not None and m > 1:
         for k in range(m):
             single = _per_example(net, numeric, x, k)

@@ -7,8 +7,9 @@ elementwise to a vectorized f; ``checks.numeric`` applies the same schemes to a 
 With eps = np.finfo(float64).eps, the schemes and their error terms are:
 
 complex step   f'(x) = Im f(x + i h) / h + O(h^2 f''')
-               No subtraction, so no cancellation: h = 1e-100 makes the truncation term vanish
-               (h^2 = 1e-200) and the result is exact to rounding of f's own evaluation.  One
+               No subtraction, so no cancellation: h = 1e-20 makes the truncation term vanish
+               (h^2 = 1e-40 relative) and the result is exact to rounding of f's own evaluation,
+               down to derivatives of about tiny / h = 2e-288, below which Im f underflows.  One
                evaluation.  Needs f analytic and written without abs/conj/float().
 forward        f'(x) = (f(x + h) - f(x)) / h + h f''/2,           h = sqrt(eps) max(1, |x|)
                truncation estimated from the same difference at 2h; rounding 2 eps |f| / h.
@@ -28,6 +29,9 @@ import numpy as np
 __all__ = ["Derivative", "Scheme", "SCHEMES", "derivative"]
 
 EPS = np.finfo(np.float64).eps
+TINY = np.finfo(np.float64).tiny
+#: the complex step: small enough that h^2 vanishes, large enough that h f' rarely underflows
+COMPLEX_STEP = 1e-20
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class Scheme:
     def step(self, x):
         """The step h for each x: scaled to the size of x, a power of two so x + h is exact in h."""
         if self.complex:
-            return np.full(np.shape(x), 1e-100)
+            return np.full(np.shape(x), COMPLEX_STEP)
         h = EPS ** self.step_exponent * np.maximum(1.0, np.abs(x))
         return 2.0 ** np.round(np.log2(h))
 
@@ -67,7 +71,7 @@ class Scheme:
         v = values
         if self.name == "complex_step":
             estimate = v[0].imag / h
-            return estimate, 4 * EPS * np.abs(estimate)
+            return estimate, 4 * EPS * np.abs(estimate) + TINY / h
         rounding = 4 * EPS * magnitude / h
         if self.name == "forward":          # offsets 0, 1, 2
             d1, d2 = (v[1] - v[0]) / h, (v[2] - v[0]) / (2 * h)

@@ -7,7 +7,7 @@ l+1 takes a rank-one update.  Two ways to use that:
 - ``complex_step`` (the default): for each unit i of each layer l, one complex evaluation of the
   layers above with z^l_i + i h, for every example at once; the per-example losses C_x give
   D^l_ix = Im C_x / h = dC_x / dz^l_ix.  The imaginary part is exactly linear in the step (no
-  subtraction, h = 1e-100), so the complex step for W^l_ij, whose step moves z^l_ix by
+  subtraction, h = 1e-20), so the complex step for W^l_ij, whose step moves z^l_ix by
   h a^{l-1}_jx, is sum_x D^l_ix a^{l-1}_jx to rounding: every entry's complex-step derivative
   from n_1 + ... + n_L evaluations instead of one per parameter.  It never crosses a ReLU kink.
 - ``forward``, ``central``, ``richardson``: finite differences are not linear in the step, so
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .differentiate import EPS, scheme
+from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
 
 __all__ = ["NumericGradient", "Directional", "numeric_gradient", "directional", "gamma", "METHODS"]
 
@@ -80,9 +80,16 @@ def _columns_y(net, y):
 
 def _shifted_losses(net, f, W, b, y, l, units, dz):
     """Per-example losses (P, m) with z^l[units[p], :] shifted by dz[p], and whether each shift
-    carried a ReLU unit across its kink (P,).  Layers below l are reused from ``f``."""
+    carried a ReLU unit across its kink (P,).  Layers below l are reused from ``f``.
+
+    A purely imaginary shift is the complex step.  Its real parts are pinned to the base pass at
+    every layer: Re f(z + i h) = f(z) - h^2 f''(z) / 2 would otherwise drift by O(h^2), which can
+    carry a unit lying closer than that to a ReLU kink across it.  Pinned, every branch is taken
+    on exactly the z the backward pass sees, and only the first-order term Im = h f' travels.
+    """
     L, P = net.L, len(units)
     rows = np.arange(P)
+    pin = np.iscomplexobj(dz)
     crossed = np.zeros(P, dtype=bool)
     if l == L:
         Z = np.repeat(f.z[L][None], P, axis=0).astype(dz.dtype)
@@ -92,20 +99,23 @@ def _shifted_losses(net, f, W, b, y, l, units, dz):
         zu = f.z[l][units] + dz
         if net.sigmas[l - 1].name in KINKED:
             crossed |= ((zu.real > 0) != (f.z[l][units] > 0)).any(axis=-1)
-        dA = net.sigmas[l - 1](zu) - f.a[l][units]
+        au = net.sigmas[l - 1](zu)
+        dA = 1j * au.imag if pin else au - f.a[l][units]
         # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
         Z = f.z[l + 1] + W[l + 1][:, units].T[:, :, None] * dA[:, None, :]
         first = l + 1
     for k in range(first, L + 1):
         if k > first:
             Z = W[k] @ A + b[k]
+            if pin:
+                Z = f.z[k] + 1j * Z.imag
         if net.sigmas[k - 1].name in KINKED:
             crossed |= ((Z.real > 0) != (f.z[k] > 0)).any(axis=(-2, -1))
         A = net.sigmas[k - 1](Z)
     return net.loss.per_example(Z, A, y, net.sigmas[-1]), crossed
 
 
-def unit_derivatives(net, f, y, l, h=1e-100):
+def unit_derivatives(net, f, y, l, h=COMPLEX_STEP):
     """D^l: dC_x / dz^l_ix for every unit i of layer l and example x, by the complex step."""
     W, b = net.columns()
     n, m = f.z[l].shape
@@ -119,13 +129,12 @@ def unit_derivatives(net, f, y, l, h=1e-100):
     return D
 
 
-def term_scales(net, f, y, D_L):
-    """K^l for l = 1 ... L (index 0 unused): the size of the terms dC/dz^l is summed from."""
+def term_scales(net, f, top):
+    """K^l for l = 1 ... L (index 0 unused) from K^L = top: K^l = s^l * (|W^{l+1}|^T K^{l+1})."""
     W, _ = net.columns()
-    L = net.L
-    K = [None] * (L + 1)
-    K[L] = np.abs(D_L) + (np.abs(f.a[L]) + np.abs(y)) * net.sigmas[-1].prime_scale(f.z[L], f.a[L])
-    for l in range(L - 1, 0, -1):
+    K = [None] * (net.L + 1)
+    K[net.L] = top
+    for l in range(net.L - 1, 0, -1):
         K[l] = net.sigmas[l - 1].prime_scale(f.z[l], f.a[l]) * (np.abs(W[l + 1]).T @ K[l + 1])
     return K
 
@@ -139,6 +148,23 @@ def _entry_scales(net, f, K):
     return F
 
 
+def error_scales(net, f, y, D_L):
+    """(F, F1) per array: F sizes the rounding (gamma F), F1 the complex step's absolute floor.
+
+    The complex step has a truncation term of order h^2 in each output, which reaches an entry
+    through the same |W| products as the rounding; and it loses Im C below the smallest normal
+    number, an absolute error of about tiny / h in each dC_x/dz^l_ix whatever the weights.
+    F1 = h^2 F(K^L = 1) + (tiny / h) (sum_x |a^{l-1}_jx|, or m for a bias) covers both.
+    """
+    s_L = net.sigmas[-1].prime_scale(f.z[-1], f.a[-1])
+    F = _entry_scales(net, f, term_scales(net, f, np.abs(D_L) + (np.abs(f.a[-1]) + np.abs(y)) * s_L))
+    truncation = _entry_scales(net, f, term_scales(net, f, np.ones_like(D_L)))
+    underflow = _entry_scales(net, f, [None] + [np.ones_like(z) for z in f.z[1:]])
+    F1 = {name: 16 * COMPLEX_STEP**2 * truncation[name] + (len(net.layers) + 4) * TINY / COMPLEX_STEP
+          * underflow[name] for name in F}
+    return F, F1
+
+
 def numeric_gradient(net, x, y, method="complex_step", progress=None):
     """The numerical gradient of C(theta) over the batch (x, y) with its error bounds."""
     s = scheme(method)
@@ -146,7 +172,7 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None):
     y = _columns_y(net, y)
     m = f.a[0].shape[1]
     D_L = unit_derivatives(net, f, y, net.L)
-    F = _entry_scales(net, f, term_scales(net, f, y, D_L))
+    F, F1 = error_scales(net, f, y, D_L)
     g = gamma(net, m)
     total = sum(net.layers[1:])
     if s.complex:
@@ -162,7 +188,7 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None):
             grad[f"W{l}"] = net.from_columns(D[l] @ f.a[l - 1].T)
             if net.bias:
                 grad[f"b{l}"] = net.from_columns(D[l].sum(axis=1, keepdims=True))
-        bound = {name: g * F[name] for name in grad}
+        bound = {name: g * F[name] + F1[name] for name in grad}
         skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
         return NumericGradient(grad, bound, F, skipped, total, s.name, D)
     return _finite_differences(net, f, y, s, F, g, progress)
@@ -220,7 +246,7 @@ def directional(net, x, y, method="complex_step", seed=0):
     f = net.forward(x)
     y = _columns_y(net, y)
     m = f.a[0].shape[1]
-    F = _entry_scales(net, f, term_scales(net, f, y, unit_derivatives(net, f, y, net.L)))
+    F, F1 = error_scales(net, f, y, unit_derivatives(net, f, y, net.L))
     W, b = net.columns()
     directions, estimate, bound, scale = {}, {}, {}, {}
     evaluations = 0
@@ -230,7 +256,7 @@ def directional(net, x, y, method="complex_step", seed=0):
         V /= np.linalg.norm(V)
         Vc = net.from_columns(V)  # the columns view of a layout array is its from_columns
         theta = (W if name[0] == "W" else b)[l]
-        h = float(s.step(np.max(np.abs(theta)))) if not s.complex else 1e-100
+        h = float(s.step(np.max(np.abs(theta)))) if not s.complex else COMPLEX_STEP
         values = []
         for c in s.offsets:
             if c == 0:
@@ -241,6 +267,8 @@ def directional(net, x, y, method="complex_step", seed=0):
             for k in range(l, net.L + 1):
                 if k > l:
                     Z = W[k] @ A + b[k]
+                    if s.complex:  # pinned real parts, as in _shifted_losses
+                        Z = f.z[k] + 1j * Z.imag
                 A = net.sigmas[k - 1](Z)
             values.append(net.loss.value(Z, A, y, net.sigmas[-1]))
             evaluations += 1
@@ -249,5 +277,6 @@ def directional(net, x, y, method="complex_step", seed=0):
         directions[name] = V
         estimate[name] = float(est)
         scale[name] = float(np.sum(F[name] * np.abs(V)))
-        bound[name] = float(err) + gamma(net, m) * scale[name]
+        floor = float(np.sum(F1[name] * np.abs(V))) if s.complex else 0.0
+        bound[name] = float(err) + gamma(net, m) * scale[name] + floor
     return Directional(directions, estimate, bound, scale, evaluations, s.name)

@@ -34,7 +34,7 @@ class ParameterCheck:
     max_relative_error: float
     checked: int              # entries compared
     mismatches: int           # entries outside their tolerance
-    skipped: int = 0          # entries not compared (a finite-difference step crossed a ReLU kink)
+    skipped: int = 0          # entries not compared (at or across a ReLU kink)
     worst: tuple = ()         # the worst entries, worst first
 
     def to_dict(self):
@@ -109,7 +109,7 @@ class Report:
             status = "ok  " if p.passed else "FAIL"
             extra = f"  {p.mismatches} of {p.checked} entries off" if p.mismatches else ""
             if p.skipped:
-                extra += f"  ({p.skipped} skipped: step crosses a ReLU kink)"
+                extra += f"  ({p.skipped} not compared: at a ReLU kink)"
             lines.append(f"  {label}  {status}  max relative error {p.max_relative_error:.2e}{extra}")
         failing = [p for p in self.parameters if not p.passed]
         if failing:
