@@ -13,6 +13,7 @@ complex step   f'(x) = Im f(x + i h) / h + O(h^2 f''')
                evaluation.  Needs f analytic and written without abs/conj/float().
 forward        f'(x) = (f(x + h) - f(x)) / h + h f''/2,           h = sqrt(eps) max(1, |x|)
                truncation estimated from the same difference at 2h; rounding 2 eps |f| / h.
+               (Each truncation estimate below is doubled: it is an estimate, not a bound.)
 central        f'(x) = (f(x + h) - f(x - h)) / 2h + h^2 f'''/6,  h = eps^(1/3) max(1, |x|)
                truncation estimated from the difference at 2h (D(2h) - D(h) = h^2 f''' / 2);
                rounding eps |f| / h.
@@ -70,19 +71,20 @@ class Scheme:
         """
         v = values
         if self.name == "complex_step":
+            # rounding: eps of the derivative, or of f's own size where f' cancels inside f
             estimate = v[0].imag / h
-            return estimate, 4 * EPS * np.abs(estimate) + TINY / h
+            return estimate, 4 * EPS * (np.abs(estimate) + np.abs(v[0].real)) + TINY / h
         rounding = 4 * EPS * magnitude / h
         if self.name == "forward":          # offsets 0, 1, 2
             d1, d2 = (v[1] - v[0]) / h, (v[2] - v[0]) / (2 * h)
-            return d1, np.abs(d2 - d1) + rounding
+            return d1, 2 * np.abs(d2 - d1) + rounding
         d1 = (v[0] - v[1]) / (2 * h)        # offsets +1, -1, +2, -2 ...
         d2 = (v[2] - v[3]) / (4 * h)
         if self.name == "central":
-            return d1, np.abs(d2 - d1) / 3 + rounding
+            return d1, 2 * np.abs(d2 - d1) / 3 + rounding
         d4 = (v[4] - v[5]) / (8 * h)        # richardson: offsets also +4, -4
         r1, r2 = (4 * d1 - d2) / 3, (4 * d2 - d4) / 3
-        return r1, np.abs(r2 - r1) / 15 + 2 * rounding
+        return r1, 2 * np.abs(r2 - r1) / 15 + 2 * rounding
 
 
 SCHEMES = {
@@ -116,7 +118,7 @@ def derivative(f, x, method="complex_step"):
     x = np.asarray(x, dtype=float)
     h = s.step(x)
     values = [f(x + c * h) for c in s.offsets]
-    magnitude = max(np.max(np.abs(np.real(v))) for v in values) if values else 0.0
+    magnitude = np.max([np.abs(np.real(v)) for v in values], axis=0)
     estimate, bound = s.combine(values, h, np.maximum(magnitude, 0.0))
     return Derivative(np.asarray(estimate, dtype=float), np.asarray(bound, dtype=float),
                       len(s.offsets), s.name)

@@ -191,14 +191,17 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None):
         bound = {name: g * F[name] + F1[name] for name in grad}
         skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
         return NumericGradient(grad, bound, F, skipped, total, s.name, D)
-    return _finite_differences(net, f, y, s, F, g, progress)
+    # C is computed from terms of size |C_x| and, through a^L, dC/dz^L times |z^L|: its rounding
+    K_L = np.abs(D_L) + (np.abs(f.a[-1]) + np.abs(y))
+    magnitude = (net.layers[-1] + 1) * (np.abs(net.loss.per_example(
+        f.z[-1], f.a[-1], y, net.sigmas[-1])).sum() + (K_L * (np.abs(f.z[-1]) + 1)).sum())
+    return _finite_differences(net, f, y, s, F, g, magnitude, progress)
 
 
-def _finite_differences(net, f, y, s, F, g, progress):
+def _finite_differences(net, f, y, s, F, g, magnitude, progress):
     W, b = net.columns()
     m = f.a[0].shape[1]
     base = net.loss.per_example(f.z[-1], f.a[-1], y, net.sigmas[-1])
-    magnitude = np.abs(base).sum() * (net.layers[-1] + 1)
     grad, bound, skipped = {}, {}, {}
     evaluations = 0
     n_params = net.theta.size

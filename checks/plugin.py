@@ -149,9 +149,11 @@ def _gradient(net, x, y, fn):
                           f"{' of length ' + str(len(result)) if isinstance(result, (list, tuple)) else ''}"
                           "; a gradient plug-in returns the pair (nabla_w, nabla_b)")
     nabla_w, nabla_b = result
-    ws, bs = _expected(net, "W"), _expected(net, "b")
+    ws = _expected(net, "W")
+    bs = _expected(net, "b") if net.bias else {}
     if net.bias and isinstance(nabla_w, (list, tuple)) and len(nabla_w) == net.L and all(
-            np.shape(a) == s for a, s in zip(nabla_w, bs.values())) and bs != ws:
+            np.shape(a) == s for a, s in zip(nabla_w, bs.values())) and list(bs.values()) != list(
+            ws.values()):
         raise PluginError(f"{_name(fn)} returned (nabla_b, nabla_w), Nielsen's order; the contract's "
                           "order is (nabla_w, nabla_b)")
     grads = dict(zip(ws, _arrays(fn, nabla_w, "nabla_w", ws, net.layout)))

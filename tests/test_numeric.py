@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from backprop import Network, backward, load_config
+from checks.numeric import METHODS, directional, numeric_gradient
+
+
+def problem(layout="columns", seed=0):
+    net = Network([4, 5, 3, 2], ["tanh", "sigmoid", "softmax"], "categorical_cross_entropy",
+                  layout=layout, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 6))
+    y = np.eye(2)[:, rng.integers(0, 2, 6)]
+    return net, net.from_columns(x), net.from_columns(y)
+
+
+def entrywise_complex_step(net, x, y, h=1e-20):
+    """The textbook complex step, one full forward pass per parameter: the reference."""
+    theta = net.theta.astype(complex)
+    out = np.empty(net.theta.size)
+    for k in range(theta.size):
+        theta[k] += 1j * h
+        views, offset = [], 0
+        for name in net.names:
+            size = int(np.prod(net.shapes[name]))
+            views.append(theta[offset:offset + size].reshape(net.shapes[name]))
+            offset += size
+        weights = views[0::2] if net.bias else views
+        biases = views[1::2] if net.bias else None
+        out[k] = net.cost(x, y, weights, biases).imag / h
+        theta[k] -= 1j * h
+    return out
+
+
+def flat(net, grads):
+    return np.concatenate([grads[n].ravel() for n in net.names])
+
+
+@pytest.mark.parametrize("layout", ["columns", "rows"])
+def test_the_layered_complex_step_equals_the_entrywise_complex_step(layout):
+    net, x, y = problem(layout)
+    fast = flat(net, numeric_gradient(net, x, y).gradient)
+    np.testing.assert_allclose(fast, entrywise_complex_step(net, x, y), rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_agrees_with_the_analytic_gradient_within_its_bound(method):
+    net, x, y = problem()
+    nabla_w, nabla_b = backward(net, x, y)
+    analytic = np.concatenate([g.ravel() for pair in zip(nabla_w, nabla_b) for g in pair])
+    ng = numeric_gradient(net, x, y, method)
+    bound = flat(net, ng.error_bound)
+    assert np.all(np.abs(flat(net, ng.gradient) - analytic) <= bound + 1e-300)
+
+
+def test_the_complex_step_is_within_1e_13_normwise_of_the_exact_gradient():
+    # the exact gradient of a smooth net: the entrywise complex step in extended care
+    net, x, y = problem()
+    exact = entrywise_complex_step(net, x, y)
+    got = flat(net, numeric_gradient(net, x, y).gradient)
+    assert np.linalg.norm(got - exact) <= 1e-13 * np.linalg.norm(exact)
+
+
+def test_the_numeric_side_never_calls_a_backward_pass(monkeypatch):
+    import backprop.variants as variants
+    monkeypatch.setattr(variants.BackwardPass, "__call__",
+                        lambda *a: (_ for _ in ()).throw(AssertionError("backward pass called")))
+    net, x, y = problem()
+    for method in METHODS:
+        numeric_gradient(net, x, y, method)
+    directional(net, x, y)
+
+
+def test_finite_differences_skip_entries_whose_steps_cross_a_relu_kink():
+    net = Network([1, 1, 1], ["relu", "identity"], "squared_error", bias=False,
+                  weights=[np.array([[1e-9]]), np.array([[2.0]])])
+    x = np.array([[1.0]])  # z^1 = 1e-9: a central step of 6e-6 in W1 crosses the kink
+    ng = numeric_gradient(net, x, np.array([[1.0]]), "central")
+    assert ng.skipped["W1"].all() and not ng.skipped["W2"].any()
+    assert numeric_gradient(net, x, np.array([[1.0]])).skipped["W1"].sum() == 0
+
+
+def test_the_directional_derivative_is_the_gradient_along_the_direction():
+    net, x, y = problem()
+    nabla_w, nabla_b = backward(net, x, y)
+    analytic = {n: g for n, g in zip(net.names, [g for p in zip(nabla_w, nabla_b) for g in p])}
+    d = directional(net, x, y, seed=3)
+    for name in net.names:
+        assert abs(np.sum(analytic[name] * d.directions[name]) - d.estimate[name]) <= d.error_bound[name]
+    assert d.evaluations == len(net.names)
+
+
+def test_the_seeds_mnist_net_is_checked_with_one_evaluation_per_unit(request):
+    net, x, y = load_config(request.config.rootpath / "examples" / "seeds-mnist.toml")
+    assert numeric_gradient(net, x, y).evaluations == 30 + 20 + 10
