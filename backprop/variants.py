@@ -33,11 +33,20 @@ class BackwardPass:
 
     def __call__(self, net, x, y):
         """(nabla_w, nabla_b) in the network's layout; nabla_b is None for a network without biases."""
+        nabla_w, nabla_b, _ = self.run(net, x, y)
+        return nabla_w, nabla_b
+
+    def deltas(self, net, x, y):
+        """[delta^1, ..., delta^L] as this pass computes them (columns layout, one column per example)."""
+        return self.run(net, x, y)[2]
+
+    def run(self, net, x, y):
+        """(nabla_w, nabla_b, deltas): the gradient and the deltas it was built from."""
         W, _ = net.columns()
         f = net.forward(x)
         y = net.to_columns(np.asarray(y))
         L = net.L
-        nabla_w, nabla_b = [None] * (L + 1), [None] * (L + 1)
+        nabla_w, nabla_b, deltas = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
 
         g = None
         if self.carries_output_error:
@@ -48,13 +57,14 @@ class BackwardPass:
             if l < L:
                 g = self.propagate(W[l + 1], delta, g)    # (W^{l+1})^T delta^{l+1}
                 delta = g * self.hidden_prime(net, f, l)  # BP2
+            deltas[l] = delta
             d, a_prev = self.accumulated(delta, f.a[l - 1])
             nabla_w[l] = d @ a_prev.T                     # BP4
             nabla_b[l] = self.bias_gradient(d)            # BP3
         m = net.batch_size(x)
         nabla_w = [net.from_columns(self.reduce(nw, m)) for nw in nabla_w[1:]]
         nabla_b = [net.from_columns(self.reduce(nb, m)) for nb in nabla_b[1:]] if net.bias else None
-        return nabla_w, nabla_b
+        return nabla_w, nabla_b, deltas[1:]
 
     # -- the steps, each one line of BP1-BP4 ----------------------------------------------------
     def output_delta(self, net, f, y):

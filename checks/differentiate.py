@@ -18,7 +18,8 @@ central        f'(x) = (f(x + h) - f(x - h)) / 2h + h^2 f'''/6,  h = eps^(1/3) m
                truncation estimated from the difference at 2h (D(2h) - D(h) = h^2 f''' / 2);
                rounding eps |f| / h.
 richardson     R = (4 D(h) - D(2h)) / 3 + O(h^4),                h = eps^(1/5) max(1, |x|)
-               truncation estimated from R at 2h ((R(2h) - R(h)) ~ 15 c h^4); rounding ~ eps |f| / h.
+               truncation estimated from R at 2h ((R(2h) - R(h)) ~ 15 c h^4), plus a quarter of
+               |D(h) - R|, which covers steps outside the asymptotic regime; rounding ~ eps |f| / h.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class Scheme:
             return d1, 2 * np.abs(d2 - d1) / 3 + rounding
         d4 = (v[4] - v[5]) / (8 * h)        # richardson: offsets also +4, -4
         r1, r2 = (4 * d1 - d2) / 3, (4 * d2 - d4) / 3
-        return r1, 2 * np.abs(r2 - r1) / 15 + 2 * rounding
+        return r1, 2 * np.abs(r2 - r1) / 15 + np.abs(d1 - r1) / 4 + 2 * rounding
 
 
 SCHEMES = {

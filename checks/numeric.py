@@ -229,7 +229,10 @@ def _finite_differences(net, f, y, s, F, g, magnitude, progress):
                                                  c * h[sl, None] * moved)
                     values.append(C.sum(axis=-1))
                     skip[sl] |= crossed
-                est[sl], err[sl] = s.combine(values, h[sl], magnitude)
+                # rounding is eps times the size of the values differenced, not only of C(theta):
+                # at a minimum of C, C(theta +- h) can be far larger than C(theta)
+                sizes = np.maximum(magnitude, (net.layers[-1] + 1) * np.max(np.abs(values), axis=0))
+                est[sl], err[sl] = s.combine(values, h[sl], sizes)
                 evaluations += (sl.stop - start) * sum(1 for c in s.offsets if c != 0)
                 if progress:
                     progress(min(evaluations // max(1, len(s.offsets) - (0 in s.offsets)), n_params),
