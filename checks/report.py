@@ -75,6 +75,12 @@ class Report:
     diagnosis: str = ""
     notes: tuple = field(default=())
 
+    def __repr__(self):
+        failing = [p.name for p in self.parameters if not p.passed]
+        return (f"Report(passed={self.passed}, max_relative_error={self.max_relative_error:.3g}, "
+                f"checked={self.checked!r}, failing={failing!r}, method={self.method!r}, "
+                f"mode={self.mode!r})")
+
     def parameter(self, name):
         for p in self.parameters:
             if p.name == name:

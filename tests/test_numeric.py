@@ -93,3 +93,24 @@ def test_the_directional_derivative_is_the_gradient_along_the_direction():
 def test_the_seeds_mnist_net_is_checked_with_one_evaluation_per_unit(request):
     net, x, y = load_config(request.config.rootpath / "examples" / "seeds-mnist.toml")
     assert numeric_gradient(net, x, y).evaluations == 30 + 20 + 10
+
+
+def test_the_complex_step_is_within_1e_13_normwise_of_a_long_double_reference():
+    """The reference: the correct backward pass run in 80-bit long double (eps 1e-19)."""
+    if np.finfo(np.longdouble).eps > 1e-18:
+        pytest.skip("long double is no wider than float64 on this platform")
+    for layers, acts, loss in [([784, 30, 10], "sigmoid", "half_squared_error"),
+                               ([6, 8, 8, 3], ["tanh", "softplus", "softmax"],
+                                "categorical_cross_entropy")]:
+        net = Network(layers, acts, loss, seed=3)
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((layers[0], 10))
+        y = np.eye(layers[-1])[:, rng.integers(0, layers[-1], 10)]
+        got = flat(net, numeric_gradient(net, x, y).gradient)
+        wide = net.copy()
+        wide.weights = [w.astype(np.longdouble) for w in net.weights]
+        wide.biases = [b.astype(np.longdouble) for b in net.biases]
+        nabla_w, nabla_b = backward(wide, x.astype(np.longdouble), y.astype(np.longdouble))
+        exact = np.concatenate([g.ravel() for pair in zip(nabla_w, nabla_b) for g in pair])
+        error = float(np.linalg.norm((got - exact).astype(float)) / np.linalg.norm(exact.astype(float)))
+        assert error <= 1e-13, error
