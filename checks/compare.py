@@ -115,9 +115,8 @@ def _name_factor(c, m):
     return f"{c:.6g} times the true gradient: a constant factor in BP1 or in the update"
 
 
-def _per_example(net, numeric, x, k):
+def _per_example(net, numeric, f, k):
     """The gradient of example k's own loss C_k, from the numeric dC_x/dz^l (complex step only)."""
-    f = net.forward(x)
     out = {}
     for l in range(1, net.L + 1):
         d = numeric.unit_derivatives[l][:, k:k + 1]
@@ -140,8 +139,9 @@ def diagnose(net, x, y, analytic, numeric, checks, m, extra=None):
     if c is not None and abs(c - 1) > 1e-9 and abs(c) > 1e-9:
         sentences.append(f"Every array is {_name_factor(c, m)}.")
     elif numeric.unit_derivatives is not None and m > 1:
+        f = net.forward(x)
         for k in range(m):
-            single = _per_example(net, numeric, x, k)
+            single = _per_example(net, numeric, f, k)
             if _within(net, analytic, single, tol):
                 which = "the last" if k == m - 1 else f"example {k}"
                 sentences.append(f"Every array equals the gradient of {which} of the batch alone: the "

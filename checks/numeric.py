@@ -203,12 +203,10 @@ def _finite_differences(net, f, y, s, F, g, magnitude, progress):
     m = f.a[0].shape[1]
     base = net.loss.per_example(f.z[-1], f.a[-1], y, net.sigmas[-1])
     grad, bound, skipped = {}, {}, {}
-    evaluations = 0
+    evaluations = entries_done = 0
     n_params = net.theta.size
     for l in range(1, net.L + 1):
-        n_out, n_in = net.layers[l], net.layers[l - 1]
-        params = net.columns()[0][l], (net.columns()[1][l] if net.bias else None)
-        for kind, value in zip("Wb", params):
+        for kind, value in (("W", W[l]), ("b", b[l] if net.bias else None)):
             if value is None:
                 continue
             units, sources = np.divmod(np.arange(value.size), value.shape[1])
@@ -234,14 +232,13 @@ def _finite_differences(net, f, y, s, F, g, magnitude, progress):
                 sizes = np.maximum(magnitude, (net.layers[-1] + 1) * np.max(np.abs(values), axis=0))
                 est[sl], err[sl] = s.combine(values, h[sl], sizes)
                 evaluations += (sl.stop - start) * sum(1 for c in s.offsets if c != 0)
+                entries_done += sl.stop - start
                 if progress:
-                    progress(min(evaluations // max(1, len(s.offsets) - (0 in s.offsets)), n_params),
-                             n_params)
+                    progress(entries_done, n_params)
             name = f"{kind}{l}"
-            shape_cols = value.shape
-            grad[name] = net.from_columns(est.reshape(shape_cols))
-            bound[name] = net.from_columns(err.reshape(shape_cols)) + g * F[name]
-            skipped[name] = net.from_columns(skip.reshape(shape_cols))
+            grad[name] = net.from_columns(est.reshape(value.shape))
+            bound[name] = net.from_columns(err.reshape(value.shape)) + g * F[name]
+            skipped[name] = net.from_columns(skip.reshape(value.shape))
     return NumericGradient(grad, bound, F, skipped, evaluations, s.name)
 
 

@@ -147,3 +147,16 @@ def test_help_describes_every_option():
     for option in ("--variant", "--list-variants", "--impl", "--impl-kind", "--method", "--mode",
                    "--json", "--search"):
         assert option in out.getvalue()
+
+
+def test_progress_goes_to_stderr_when_it_is_a_terminal(examples):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    assert main([str(examples / "nielsen.toml"), "--method", "central"], io.StringIO(), err) == 0
+    assert "gradcheck: 13/13 checked" in err.getvalue()
+    quiet = io.StringIO()
+    main([str(examples / "nielsen.toml")], io.StringIO(), quiet)
+    assert quiet.getvalue() == ""
