@@ -132,7 +132,7 @@ class PrimeOfZ(BackwardPass):
 
 
 class MissingTranspose(BackwardPass):
-    """The recurrence multiplies by W instead of W^T: ``W @ delta`` (shapes only fit square layers)."""
+    """The recurrence multiplies by W instead of W^T: W @ delta (shapes only fit square layers)."""
 
     name = "missing_transpose"
     line = "delta = W[k] @ tmp"

@@ -124,7 +124,9 @@ def main(argv=None):
         print(f"{name:<{width}}  {seconds * 1e3:10.2f} ms   {seconds / full:9.1f}x our full check")
     print()
     for name, seconds in peers.items():
-        print(f"our full check is {seconds / full:8.0f}x faster than {name}")
+        ratio = seconds / full
+        speed = f"{ratio:8.1f}x faster than" if ratio >= 1 else f"{1 / ratio:8.1f}x slower than"
+        print(f"our full check is {speed} {name}")
     fast = peers.get("torch.autograd.gradcheck (fast_mode)")
     if fast:
         print(f"our directional check is {fast / directional:.1f}x the speed of torch's fast mode")

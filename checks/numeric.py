@@ -242,8 +242,12 @@ def _finite_differences(net, f, y, s, F, g, magnitude, progress):
     return NumericGradient(grad, bound, F, skipped, evaluations, s.name)
 
 
-def directional(net, x, y, method="complex_step", seed=0):
-    """The directional derivative of C along one random unit direction per parameter array."""
+def directional(net, x, y, method="complex_step", seed=0, exclude=None):
+    """The directional derivative of C along one random unit direction per parameter array.
+
+    ``exclude``: {name: bool mask} of entries the directions must not move (gradients undefined
+    there, at a ReLU kink).
+    """
     s = scheme(method)
     rng = np.random.default_rng(seed)
     f = net.forward(x)
@@ -256,7 +260,10 @@ def directional(net, x, y, method="complex_step", seed=0):
     for name in net.names:
         l = int(name[1:])
         V = rng.standard_normal(net.shapes[name])
-        V /= np.linalg.norm(V)
+        if exclude is not None:
+            V[exclude[name]] = 0.0
+        norm = np.linalg.norm(V)
+        V = V / norm if norm > 0 else V
         Vc = net.from_columns(V)  # the columns view of a layout array is its from_columns
         theta = (W if name[0] == "W" else b)[l]
         h = float(s.step(np.max(np.abs(theta)))) if not s.complex else COMPLEX_STEP

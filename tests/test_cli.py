@@ -109,6 +109,8 @@ PLUGINS = {
     ({"net.toml": "layers = [3, 2]"}, ["net.toml", "--impl-kind", "step"], "needs --impl"),
     ({}, ["--method", "exact", "x.toml"], "invalid choice"),
     ({}, [], "the config file is missing"),
+    ({"net.toml": "layers = [2, 3, 1]"}, ["net.toml", "--variant", "missing_transpose"],
+     "variant 'missing_transpose' cannot run on layers [2, 3, 1]"),
 ])
 def test_every_bad_input_exits_2_with_one_line_naming_it(tmp_path, monkeypatch, files, argv, phrase):
     for name, text in files.items():
