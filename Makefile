@@ -20,9 +20,9 @@ comma := ,
 
 # The seeds' 4-layer network: code (1) passes (exit 0), code (2) fails with its diagnosis (exit 1).
 demo: $(VENV)/.installed-test
-	$(BIN)/gradcheck examples/seeds-mnist.toml --impl examples/seeds_train.py:train_code1 --impl-kind step
+	$(BIN)/gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code1 --impl-kind step
 	@echo
-	$(BIN)/gradcheck examples/seeds-mnist.toml --impl examples/seeds_train.py:train_code2 --impl-kind step; \
+	$(BIN)/gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code2 --impl-kind step; \
 	  status=$$?; test $$status -eq 1 || { echo "expected exit 1 for code (2), got $$status"; exit 1; }
 
 test: $(VENV)/.installed-test+digits

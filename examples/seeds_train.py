@@ -1,7 +1,7 @@
 """The seeds' in-place training step for a sigmoid network without biases, in both versions.
 
-    gradcheck examples/seeds-mnist.toml --impl examples/seeds_train.py:train_code1 --impl-kind step
-    gradcheck examples/seeds-mnist.toml --impl examples/seeds_train.py:train_code2 --impl-kind step
+    gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code1 --impl-kind step
+    gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code2 --impl-kind step
 
 W[k] maps layer k to layer k+1 (the seeds count from 0); A[k] are the activations, A[0] = x.
 """

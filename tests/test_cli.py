@@ -24,7 +24,7 @@ def examples(request):
 def test_the_correct_pass_exits_0_and_code2_exits_1_with_its_diagnosis(examples):
     status, out, _ = run(examples / "nielsen.toml")
     assert status == 0 and "PASSED" in out
-    status, out, _ = run(examples / "seeds-mnist.toml", "--variant", "code2")
+    status, out, _ = run(examples / "seed.toml", "--variant", "code2")
     assert status == 1 and "earlier layers are wrong" in out and "`code2`" in out
 
 
@@ -38,8 +38,8 @@ def test_json_output_has_the_contract_keys(examples):
 
 
 @pytest.mark.parametrize("argv, status, phrase", [
-    (["seeds-mnist.toml", "--impl", "seeds_train.py:train_code1", "--impl-kind", "step"], 0, "PASSED"),
-    (["seeds-mnist.toml", "--impl", "seeds_train.py:train_code2", "--impl-kind", "step"], 1,
+    (["seed.toml", "--impl", "seeds_train.py:train_code1", "--impl-kind", "step"], 0, "PASSED"),
+    (["seed.toml", "--impl", "seeds_train.py:train_code2", "--impl-kind", "step"], 1,
      "earlier layers are wrong"),
     (["nielsen.toml", "--impl", "nielsen_backprop.py:gradient"], 0, "PASSED"),
     (["nielsen.toml", "--impl", "nielsen_backprop.py:gradient_overwriting"], 1,
@@ -133,7 +133,7 @@ def test_nan_weights_and_pickles_in_npz_files_exit_2(tmp_path):
 
 
 def test_the_command_runs_as_a_real_subprocess(examples):
-    proc = subprocess.run([sys.executable, "-m", "checks", str(examples / "seeds-mnist.toml"),
+    proc = subprocess.run([sys.executable, "-m", "checks", str(examples / "seed.toml"),
                            "--variant", "code2", "--json"], capture_output=True, text=True)
     assert proc.returncode == 1 and json.loads(proc.stdout)["passed"] is False
     proc = subprocess.run([sys.executable, "-m", "checks", "nowhere.toml"], capture_output=True,

@@ -6,7 +6,7 @@ import pytest
 from backprop import ConfigError, Network, load_config, save_config
 from backprop.config import estimate_check_bytes
 
-EXAMPLES = ["seeds-mnist", "nielsen", "iamtrask", "softmax"]
+EXAMPLES = ["seed", "nielsen", "iamtrask", "softmax"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

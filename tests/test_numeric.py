@@ -91,7 +91,7 @@ def test_the_directional_derivative_is_the_gradient_along_the_direction():
 
 
 def test_the_seeds_mnist_net_is_checked_with_one_evaluation_per_unit(request):
-    net, x, y = load_config(request.config.rootpath / "examples" / "seeds-mnist.toml")
+    net, x, y = load_config(request.config.rootpath / "examples" / "seed.toml")
     assert numeric_gradient(net, x, y).evaluations == 30 + 20 + 10
 
 

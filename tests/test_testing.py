@@ -38,7 +38,7 @@ def test_the_assertion_message_carries_the_report_and_the_diagnosis():
 
 
 def test_a_saved_config_can_be_named_instead_of_a_network(request):
-    config = request.config.rootpath / "examples" / "seeds-mnist.toml"
+    config = request.config.rootpath / "examples" / "seed.toml"
 
     def seeds_gradient(weights, biases, x, y):
         from backprop import load_config
