@@ -17,6 +17,7 @@ Two kinds (shared/CONTRACT.md section 2):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import traceback
@@ -52,7 +53,8 @@ def load_plugin(spec):
             raise PluginError(f"plug-in file {file!r} is not a Python file")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        with contextlib.redirect_stdout(sys.stderr):
+            module_spec.loader.exec_module(module)
     except PluginError:
         raise
     except BaseException as e:  # SyntaxError, ImportError, SystemExit, anything the file raises
@@ -84,8 +86,10 @@ def _name(fn):
 
 
 def _call(fn, *args):
+    """fn(*args), with whatever it prints sent to stderr (stdout may be carrying --json)."""
     try:
-        return fn(*args)
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args)
     except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise

@@ -162,3 +162,18 @@ def test_progress_goes_to_stderr_when_it_is_a_terminal(examples):
     quiet = io.StringIO()
     main([str(examples / "nielsen.toml")], io.StringIO(), quiet)
     assert quiet.getvalue() == ""
+
+
+def test_what_a_plugin_prints_does_not_corrupt_the_json_on_stdout(tmp_path, capsys):
+    (tmp_path / "net.toml").write_text("layers = [3, 2]\n")
+    (tmp_path / "chatty.py").write_text(
+        "from backprop import load_config, backward\n"
+        "print('loading my plugin')\n"
+        "def grad(w, b, x, y):\n"
+        "    print('debug: computing the gradient')\n"
+        f"    net, _, _ = load_config({str(tmp_path / 'net.toml')!r})\n"
+        "    return backward(net, x, y)\n")
+    status = main([str(tmp_path / "net.toml"), "--impl", f"{tmp_path / 'chatty.py'}:grad", "--json"])
+    captured = capsys.readouterr()
+    assert status == 0 and json.loads(captured.out)["passed"] is True
+    assert "debug: computing the gradient" in captured.err
