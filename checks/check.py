@@ -47,11 +47,7 @@ def _validate(net, x, y, variant, impl, impl_kind, method, mode):
         raise ValueError("the batch is empty")
     if not np.all(np.isfinite(net.theta)):
         raise ValueError("the network's parameters contain NaN or inf")
-    with np.errstate(all="ignore"):
-        cost = net.cost(x, y)
-    if not np.isfinite(cost):
-        raise ValueError(f"the loss {net.loss.name} is {cost} on this batch (an output at 0 or 1 "
-                         "exactly?): its gradient is not defined there")
+
     if impl is None and variant not in VARIANTS:
         raise ValueError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}"
                          f"{suggest(variant, VARIANTS)}")
@@ -67,10 +63,20 @@ def _validate(net, x, y, variant, impl, impl_kind, method, mode):
     return x, y
 
 
-def _kinks(net, x):
+def _forward_with_finite_loss(net, x, y):
+    """The forward pass, refusing a batch on which the loss is not finite."""
+    with np.errstate(all="ignore"):
+        f = net.forward(x)
+        cost = net.loss.value(f.z[-1], f.a[-1], net.to_columns(y), net.sigmas[-1])
+    if not np.isfinite(cost):
+        raise ValueError(f"the loss {net.loss.name} is {cost} on this batch (an output at 0 or 1 "
+                         "exactly?): its gradient is not defined there")
+    return f
+
+
+def _kinks(net, f):
     """(n_l, m) masks of the ReLU units within rounding of their kink, where sigma' is undefined."""
     W, b = net.columns()
-    f = net.forward(x)
     m = f.a[0].shape[1]
     kinks = [None]
     for l in range(1, net.L + 1):
@@ -79,7 +85,7 @@ def _kinks(net, x):
             size = np.abs(W[l]) @ np.abs(f.a[l - 1]) + np.abs(b[l])
             kink = np.abs(f.z[l]) <= gamma(net, m) * size
         kinks.append(kink)
-    return f, kinks
+    return kinks
 
 
 def _depends_on_kinks(net, f, kinks):
@@ -118,7 +124,8 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
     """
     x, y = _validate(net, x, y, variant, impl, impl_kind, method, mode)
     notes = []
-    f, kinks = _kinks(net, x)
+    f = _forward_with_finite_loss(net, x, y)
+    kinks = _kinks(net, f)
     at_kink = np.any([k.any(axis=0) for k in kinks[1:]], axis=0)
     undefined = None
     if at_kink.any() and not at_kink.all():
@@ -127,6 +134,7 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
                      "kink, where the gradient is not defined: checked on the other examples")
         x = net.from_columns(net.to_columns(x)[:, keep])
         y = net.from_columns(net.to_columns(y)[:, keep])
+        f = net.forward(x)
     elif at_kink.all():
         undefined = _depends_on_kinks(net, f, kinks)
         count = sum(int(u.sum()) for u in undefined.values())
@@ -157,7 +165,7 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
                              f"the network needs {net.shapes[name]}")
 
     if mode == "full":
-        numeric = numeric_gradient(net, x, y, method, progress=progress)
+        numeric = numeric_gradient(net, x, y, method, progress=progress, forward=f)
         if undefined is not None:
             numeric = replace(numeric, skipped={n: numeric.skipped[n] | undefined[n]
                                                 for n in net.names})
@@ -170,7 +178,7 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
                          "across its kink (the complex step never does)")
         evaluations = numeric.evaluations
     else:
-        d = directional(net, x, y, method, seed=seed, exclude=undefined)
+        d = directional(net, x, y, method, seed=seed, exclude=undefined, forward=f)
         checks = compare_directional(net, analytic, d, m)
         passed = all(p.passed for p in checks)
         failing = [p.name for p in checks if not p.passed]

@@ -165,10 +165,14 @@ def error_scales(net, f, y, D_L):
     return F, F1
 
 
-def numeric_gradient(net, x, y, method="complex_step", progress=None):
-    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds."""
+def numeric_gradient(net, x, y, method="complex_step", progress=None, forward=None):
+    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds.
+
+    ``forward``: ``net.forward(x)`` when the caller already has it (it is only reused, never
+    trusted for anything but the base point).
+    """
     s = scheme(method)
-    f = net.forward(x)
+    f = net.forward(x) if forward is None else forward
     y = _columns_y(net, y)
     m = f.a[0].shape[1]
     D_L = unit_derivatives(net, f, y, net.L)
@@ -242,15 +246,15 @@ def _finite_differences(net, f, y, s, F, g, magnitude, progress):
     return NumericGradient(grad, bound, F, skipped, evaluations, s.name)
 
 
-def directional(net, x, y, method="complex_step", seed=0, exclude=None):
+def directional(net, x, y, method="complex_step", seed=0, exclude=None, forward=None):
     """The directional derivative of C along one random unit direction per parameter array.
 
     ``exclude``: {name: bool mask} of entries the directions must not move (gradients undefined
-    there, at a ReLU kink).
+    there, at a ReLU kink); ``forward``: ``net.forward(x)`` if the caller has it.
     """
     s = scheme(method)
     rng = np.random.default_rng(seed)
-    f = net.forward(x)
+    f = net.forward(x) if forward is None else forward
     y = _columns_y(net, y)
     m = f.a[0].shape[1]
     F, F1 = error_scales(net, f, y, unit_derivatives(net, f, y, net.L))
