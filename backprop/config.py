@@ -8,14 +8,13 @@ their shapes and dtypes are checked from the .npy headers before any array is re
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .network import (LAYOUTS, Network, suggest, validate_activations, validate_layers,
+from .network import (Network, suggest, validate_activations, validate_layers,
                       validate_layout, validate_loss)
 
 __all__ = ["ConfigError", "load_config", "save_config", "read_config", "draw_batch",

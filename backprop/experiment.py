@@ -106,7 +106,7 @@ def finding(r):
 
 
 def markdown(r):
-    lines = [f"# Code (1) against code (2) on the 8x8 digits",
+    lines = ["# Code (1) against code (2) on the 8x8 digits",
              "",
              f"Network {r['layers']} (sigmoid, no biases, 1/2 squared error), {r['epochs']} epochs, "
              f"mini-batches of {r['mini_batch_size']}, {r['train_size']} training and "

@@ -200,7 +200,8 @@ class Overwrite(BackwardPass):
 class WrongLayerPrime(BackwardPass):
     """sigma' taken at the layer above: sigma'(z^{l+1}) instead of sigma'(z^l) (an off-by-one index).
 
-    Shapes only fit where adjacent layers have equal widths.
+    Shapes fit where adjacent layers have equal widths, or where numpy broadcasts sigma' from a
+    width-1 layer above (as in Nielsen's [2, 3, 1]).
     """
 
     name = "wrong_layer_prime"

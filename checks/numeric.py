@@ -104,6 +104,7 @@ def _shifted_losses(net, f, W, b, y, l, units, dz):
         # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
         Z = f.z[l + 1] + W[l + 1][:, units].T[:, :, None] * dA[:, None, :]
         first = l + 1
+    A = None  # a^{k-1}, set by the first pass of the loop
     for k in range(first, L + 1):
         if k > first:
             Z = W[k] @ A + b[k]
@@ -278,6 +279,7 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, forward=
                 continue
             dz = c * h * (Vc @ f.a[l - 1] if name[0] == "W" else np.broadcast_to(Vc, f.z[l].shape))
             Z = f.z[l] + dz
+            A = None  # a^{k-1}, set by the first pass of the loop
             for k in range(l, net.L + 1):
                 if k > l:
                     Z = W[k] @ A + b[k]
