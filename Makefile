@@ -32,7 +32,7 @@ bench: $(VENV)/.installed-test+bench
 	$(BIN)/python benchmarks/bench_gradcheck.py
 
 experiment: $(VENV)/.installed-test+digits+plot
-	$(BIN)/gradcheck-experiment --out results/experiment
+	$(BIN)/python experiments/learning_rate.py --out results/experiment
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -31,6 +31,11 @@ class Activation:
 
     name = ""
     elementwise = True
+    #: sigma' jumps at z = 0: the gradient is undefined for a unit exactly there
+    kinked = False
+    #: infinitely differentiable: finite-difference steps may cross z = 0 (False for kinks, and for
+    #: activations whose second derivative jumps there)
+    smooth = True
 
     def __call__(self, z):
         raise NotImplementedError
@@ -42,6 +47,18 @@ class Activation:
     def prime_from_output(self, a):
         """sigma' written in terms of the output a = sigma(z), as hand-written code often does."""
         raise NotImplementedError
+
+    def prime2(self, z):
+        """sigma''(z), elementwise (0 for piecewise-linear activations, away from their kink)."""
+        return np.zeros(np.shape(z))
+
+    def value_scale(self, z, a):
+        """Magnitude of the rounding of a = sigma(z) computed any reasonable way, in units of eps.
+
+        1/(1 + exp(-z)) is accurate relative to a; (e^2z - 1)/(e^2z + 1) for tanh, or
+        log(1 + e^z) for softplus, are accurate only to eps absolute: their scale is 1.
+        """
+        return np.abs(a)
 
     def prime_scale(self, z, a):
         """Magnitude of the terms a float64 sigma' is computed from (its rounding is eps times this).
@@ -77,6 +94,10 @@ class Sigmoid(Activation):
     def prime_from_output(self, a):
         return a * (1 - a)
 
+    def prime2(self, z):
+        a = self(z)
+        return self.prime(z) * (1 - 2 * a)
+
     def prime_scale(self, z, a):
         return np.abs(a)
 
@@ -99,6 +120,12 @@ class Tanh(Activation):
     def prime_from_output(self, a):
         return 1 - a * a
 
+    def prime2(self, z):
+        return -2 * np.tanh(z) * self.prime(z)
+
+    def value_scale(self, z, a):
+        return np.ones(np.shape(z))
+
     def prime_scale(self, z, a):
         return np.ones(np.shape(z))
 
@@ -107,6 +134,8 @@ class ReLU(Activation):
     """sigma(z) = max(z, 0), written ``z * (Re z > 0)``; sigma'(0) is taken as 0."""
 
     name = "relu"
+    kinked = True
+    smooth = False
 
     def __call__(self, z):
         return z * (z.real > 0)
@@ -122,6 +151,8 @@ class LeakyReLU(Activation):
     """sigma(z) = z for Re z > 0, alpha z otherwise (alpha = 0.01)."""
 
     name = "leaky_relu"
+    kinked = True
+    smooth = False
 
     def __init__(self, alpha=0.01):
         self.alpha = alpha
@@ -151,6 +182,12 @@ class Softplus(Activation):
 
     def prime_from_output(self, a):
         return 1 - np.exp(-a)
+
+    def prime2(self, z):
+        return SIGMOID.prime(z)
+
+    def value_scale(self, z, a):
+        return 1 + np.abs(a)
 
     def prime_scale(self, z, a):
         return np.ones(np.shape(z))

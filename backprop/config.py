@@ -1,130 +1,168 @@
-"""Saved network configs (shared/CONTRACT.md section 1): TOML or JSON, npz weights and data.
+"""Saved network configs: TOML or JSON, npz weights and data.
 
 Everything is validated at the door.  Each problem raises ``ConfigError`` (a ``ValueError``) with
-one line naming the field or file and the value.  Array files are read with pickles refused, and
-their shapes and dtypes are checked from the .npy headers before any array is read.
+one line naming the field or file and the value.  Only regular files are opened (a FIFO, a device,
+a directory or a symlink loop is refused before anything is read).  Array files are read with
+pickles refused: every member's shape and dtype come from its .npy header, and each array is read
+from exactly the member whose header was checked, so a size check made on the headers holds for
+what is read.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tomllib
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .network import (Network, suggest, validate_activations, validate_layers,
-                      validate_layout, validate_loss)
+from .network import (Network, validate_activations, validate_l2, validate_layers, validate_layout,
+                      validate_loss, validate_reduction)
+from .registry import suggest
 
-__all__ = ["ConfigError", "load_config", "save_config", "read_config", "draw_batch",
-           "estimate_check_bytes", "MEMORY_LIMIT_BYTES"]
+__all__ = ["ConfigError", "Config", "load_config", "read_config", "build", "save_config",
+           "draw_batch", "regular_file"]
 
-FIELDS = ("layers", "activations", "loss", "bias", "layout", "seed", "batch", "weights", "data")
-DEFAULTS = {"activations": "sigmoid", "loss": "half_squared_error", "bias": True,
-            "layout": "columns", "seed": 0, "batch": 10}
-
-#: Checks whose estimated working memory exceeds this are refused before anything is allocated.
-MEMORY_LIMIT_BYTES = 8 * 2**30
+FIELDS = ("layers", "activations", "loss", "reduction", "l2", "bias", "layout", "seed", "batch",
+          "weights", "data", "impl")
+DEFAULTS = {"activations": "sigmoid", "loss": "half_squared_error", "reduction": "sum", "l2": 0.0,
+            "bias": True, "layout": "columns", "seed": 0, "batch": 10}
+#: a config is a few lines; anything larger is not one
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class ConfigError(ValueError):
     """A config, weights or data file that cannot be used; the message names the problem."""
 
 
-def estimate_check_bytes(layers, batch):
-    """Working memory of a gradient check, in bytes, from the sizes alone.
+def regular_file(path, what):
+    """``path`` as a Path after checking, without opening it, that it is a regular file."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {str(path)!r} does not exist") from None
+    except OSError as e:  # a symlink loop, a name too long, no permission to look
+        raise ConfigError(f"{what} {str(path)!r} cannot be read: {e.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{what} {str(path)!r} is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{what} {str(path)!r} is not a regular file (a pipe or a device?)")
+    return path
 
-    The parameters are held about eight times (theta, two gradients, the numeric estimate, error
-    bounds, tolerances, copies for a plug-in), the forward pass about six times per example (z, a,
-    delta and complex copies), plus the differentiator's fixed chunk budget.
-    """
-    n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(layers[:-1], layers[1:]))
-    n_units = sum(layers)
-    return 8 * (8 * n_params + 6 * n_units * batch) + 64 * 2**20
 
+@dataclass(frozen=True)
+class Config:
+    """A validated config: its fields (defaults filled in, paths absolute) and the batch size m,
+    known from the data file's headers (or the ``batch`` field) before anything is allocated."""
 
-def _check_size(layers, batch):
-    need = estimate_check_bytes(layers, batch)
-    if need > MEMORY_LIMIT_BYTES:
-        raise ConfigError(f"layers {list(layers)} with batch {batch}: a check needs about "
-                          f"{need / 2**30:.1f} GiB of memory; this machine's limit is "
-                          f"{MEMORY_LIMIT_BYTES / 2**30:.0f} GiB")
+    fields: dict
+    path: Path
+    m: int
+
+    @property
+    def layers(self):
+        return self.fields["layers"]
 
 
 def read_config(path):
-    """The config file's fields as a dict (defaults filled in), validated; paths made absolute."""
-    path = Path(path)
+    """The validated ``Config`` at ``path``; reads no array data."""
+    path = regular_file(path, "config file")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {str(path)!r} is larger than {MAX_CONFIG_BYTES >> 20} MiB; "
+                          "a config is a few lines of TOML or JSON")
     try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {str(path)!r} is a directory") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
     except OSError as e:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {e.strerror}") from None
     try:
-        if path.suffix.lower() == ".json":
-            raw = json.loads(text.decode("utf-8"))
-        else:
-            raw = tomllib.loads(text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"config file {str(path)!r}: JSON syntax error at line {e.lineno}, "
                           f"column {e.colno}: {e.msg}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {str(path)!r}: TOML syntax error: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {str(path)!r} is nested too deeply to be a config") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a table of fields; got {type(raw).__name__}")
-    return validate_fields(raw, base=path.parent)
+        raise ConfigError(f"config file {str(path)!r} must hold a table of fields; got "
+                          f"{type(raw).__name__}")
+    fields = validate_fields(raw, base=path.parent)
+    m = fields["batch"]
+    if fields.get("data") is not None:
+        members = _npz_members(fields["data"], "data")
+        if "x" in members and len(members["x"].shape) == 2:
+            m = members["x"].shape[1 if fields["layout"] == "columns" else 0]
+        if m < 1:
+            raise ConfigError(f"`data` file {str(fields['data'])!r} holds no examples")
+    return Config(fields, path, int(m))
 
 
 def validate_fields(raw, base=Path(".")):
     """Validate a config's fields; every message names the field and the value."""
     for key in raw:
         if key not in FIELDS:
-            raise ConfigError(f"unknown field `{key}`{suggest(key, FIELDS)}; the fields are "
+            raise ConfigError(f"unknown field {key!r}{suggest(key, FIELDS)}; the fields are "
                               f"{', '.join(FIELDS)}")
     if "layers" not in raw:
         raise ConfigError("missing field `layers` (the layer sizes, e.g. layers = [784, 30, 10])")
     cfg = {**DEFAULTS, **raw}
     try:
         cfg["layers"] = validate_layers(cfg["layers"])
-        L = len(cfg["layers"]) - 1
-        validate_activations(cfg["activations"], L)
+        validate_activations(cfg["activations"], len(cfg["layers"]) - 1)
         validate_loss(cfg["loss"])
         validate_layout(cfg["layout"])
+        validate_reduction(cfg["reduction"])
+        cfg["l2"] = validate_l2(cfg["l2"])
     except (TypeError, ValueError) as e:
         raise ConfigError(str(e)) from None
-    for key in ("bias",):
-        if not isinstance(cfg[key], bool):
-            raise ConfigError(f"`{key}` must be true or false; got {cfg[key]!r}")
+    if not isinstance(cfg["bias"], bool):
+        raise ConfigError(f"`bias` must be true or false; got {cfg['bias']!r}")
     for key, low in (("seed", 0), ("batch", 1)):
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             kind = "a non-negative integer" if low == 0 else "a positive integer"
             raise ConfigError(f"`{key}` must be {kind}; got {value!r}")
     for key in ("weights", "data"):
-        if key in cfg and cfg[key] is not None:
+        if cfg.get(key) is not None:
             if not isinstance(cfg[key], str) or not cfg[key]:
                 raise ConfigError(f"`{key}` must be a file name; got {cfg[key]!r}")
             cfg[key] = (base / cfg[key]).resolve()
+    if "impl" in cfg and not isinstance(cfg["impl"], dict):
+        raise ConfigError(f"`impl` must be a table of keys ([impl]); got {cfg['impl']!r}")
     return cfg
 
 
-def _npz_headers(path, field):
-    """{name: (shape, dtype)} from the .npy headers inside an npz, reading no array data."""
-    if not path.exists():
-        raise ConfigError(f"`{field}` file {str(path)!r} does not exist")
+@dataclass(frozen=True)
+class _Member:
+    info: zipfile.ZipInfo
+    shape: tuple
+    dtype: np.dtype
+
+
+def _npz_members(path, field):
+    """{name: member} from the .npy headers inside an npz, reading no array data.
+
+    Every member must be a .npy array; two members that numpy would both call ``x`` (``x`` and
+    ``x.npy``) are refused, since which one it reads would decide what is loaded.
+    """
+    path = regular_file(path, f"`{field}` file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise ConfigError(f"`{field}` file {str(path)!r} is not an .npz archive") from None
-    headers = {}
+    members = {}
     with archive:
         for info in archive.infolist():
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if name in members:
+                raise ConfigError(f"`{field}` file {str(path)!r} holds two members named {name!r}")
             try:
                 with archive.open(info) as f:
                     version = np.lib.format.read_magic(f)
@@ -134,31 +172,40 @@ def _npz_headers(path, field):
             except Exception:
                 raise ConfigError(f"`{field}` file {str(path)!r}: member {info.filename!r} is not a "
                                   ".npy array") from None
-            headers[name] = (shape, dtype)
-    return headers
+            members[name] = _Member(info, tuple(shape), dtype)
+    return members
 
 
-def _read_arrays(path, field, expected):
-    """Arrays ``expected`` (name -> shape) from an npz: shapes and dtypes checked before reading."""
-    headers = _npz_headers(path, field)
+def read_arrays(path, field, expected):
+    """Arrays ``expected`` (name -> shape) from an npz: shapes and dtypes checked before reading,
+    each array read from the member whose header was checked."""
+    members = _npz_members(path, field)
     for name, shape in expected.items():
-        if name not in headers:
-            have = ", ".join(sorted(headers)) or "nothing"
+        if name not in members:
+            have = ", ".join(sorted(members)) or "nothing"
             raise ConfigError(f"`{field}` file {str(path)!r} has no array {name!r} (it holds {have})")
-        got_shape, dtype = headers[name]
-        if dtype.hasobject:
+        member = members[name]
+        if member.dtype.hasobject:
             raise ConfigError(f"`{field}` file {str(path)!r}: array {name!r} holds pickled Python "
                               "objects; pickles are refused and were not loaded")
-        if dtype.kind not in "biuf":
-            raise ConfigError(f"`{field}` file {str(path)!r}: array {name!r} has dtype {dtype}; "
-                              "expected real numbers")
-        if tuple(got_shape) != tuple(shape):
-            raise ConfigError(f"`{field}` file {str(path)!r}: {name} has shape {tuple(got_shape)}; "
+        if member.dtype.kind not in "biuf":
+            raise ConfigError(f"`{field}` file {str(path)!r}: array {name!r} has dtype "
+                              f"{member.dtype}; expected real numbers")
+        if member.shape != tuple(shape):
+            raise ConfigError(f"`{field}` file {str(path)!r}: {name} has shape {member.shape}; "
                               f"the config's layers need {tuple(shape)}")
     arrays = {}
-    with np.load(path, allow_pickle=False) as npz:
+    with zipfile.ZipFile(path) as archive:
         for name in expected:
-            value = np.asarray(npz[name], dtype=float)
+            try:
+                with archive.open(members[name].info) as f:
+                    value = np.lib.format.read_array(f, allow_pickle=False)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+                raise ConfigError(f"`{field}` file {str(path)!r}: array {name!r} cannot be read "
+                                  "(truncated or corrupt)") from None
+            value = np.asarray(value, dtype=float)
+            if value.shape != tuple(expected[name]):
+                raise ConfigError(f"`{field}` file {str(path)!r}: array {name!r} is truncated")
             if not np.all(np.isfinite(value)):
                 bad = "NaN" if np.isnan(value).any() else "inf"
                 raise ConfigError(f"`{field}` file {str(path)!r}: {name} contains {bad}")
@@ -167,47 +214,46 @@ def _read_arrays(path, field, expected):
 
 
 def draw_batch(net, m, rng):
-    """A batch of m examples drawn for ``net``: x ~ N(0, 1), targets that suit the loss and output."""
-    n_0, n_L = net.layers[0], net.layers[-1]
-    x = rng.standard_normal((n_0, m))
-    loss, out = net.loss.name, net.sigmas[-1].name
-    if loss == "categorical_cross_entropy":
-        y = np.eye(n_L)[:, rng.integers(0, n_L, size=m)]
-    elif loss == "binary_cross_entropy" or out in ("sigmoid", "softmax"):
-        y = rng.uniform(0, 1, size=(n_L, m))
-    else:
-        y = rng.standard_normal((n_L, m))
+    """A batch of m examples drawn for ``net``: x ~ N(0, 1), targets as its loss takes them."""
+    x = rng.standard_normal((net.layers[0], m))
+    y = net.loss.draw_targets(rng, net.layers[-1], m)
     return net.from_columns(x), net.from_columns(y)
 
 
-def load_config(path):
-    """``(net, x, y)`` from a saved config: the network with its weights, and the batch to check."""
-    cfg = read_config(path)
-    layers, layout = cfg["layers"], cfg["layout"]
-    m = cfg["batch"]
-    if cfg.get("data") is not None:
-        shapes = _npz_headers(cfg["data"], "data")
-        if "x" in shapes and len(shapes["x"][0]) == 2:
-            m = shapes["x"][0][1 if layout == "columns" else 0]
-    _check_size(layers, m)
-    net = Network(layers, cfg["activations"], cfg["loss"], bias=cfg["bias"], layout=layout,
-                  seed=cfg["seed"])
-    if cfg.get("weights") is not None:
-        arrays = _read_arrays(cfg["weights"], "weights",
-                              {name: net.shapes[name] for name in net.names})
-        net.set_parameters([arrays[f"W{l}"] for l in range(1, net.L + 1)],
-                           [arrays[f"b{l}"] for l in range(1, net.L + 1)] if net.bias else None)
-    rng = np.random.default_rng([cfg["seed"], 1])
-    if cfg.get("data") is not None:
-        if m < 1:
-            raise ConfigError(f"`data` file {str(cfg['data'])!r} holds no examples")
+def engine_bytes(layers, m):
+    """Memory the network and its batch occupy, in bytes (float64)."""
+    n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(layers[:-1], layers[1:]))
+    return 8 * (n_params + (layers[0] + layers[-1]) * m)
+
+
+def build(cfg, *, size_check=None):
+    """``(net, x, y)`` from a ``Config``; ``size_check(layers, m)`` runs before any allocation and
+    raises to refuse (by default, the network and batch alone must fit in 8 GiB)."""
+    fields, m = cfg.fields, cfg.m
+    layers, layout = fields["layers"], fields["layout"]
+    if size_check is not None:
+        size_check(layers, m)
+    elif engine_bytes(layers, m) > 8 * 2**30:
+        raise ConfigError(f"layers {list(layers)} with batch {m} need "
+                          f"{engine_bytes(layers, m) / 2**30:.1f} GiB for the network alone")
+    net = Network(layers, fields["activations"], fields["loss"], bias=fields["bias"], layout=layout,
+                  reduction=fields["reduction"], l2=fields["l2"], seed=fields["seed"])
+    if fields.get("weights") is not None:
+        arrays = read_arrays(fields["weights"], "weights", {p.name: p.shape for p in net.params})
+        net.set_parameters(*net.split(arrays))
+    if fields.get("data") is not None:
         col = {"x": (layers[0], m), "y": (layers[-1], m)}
         expected = col if layout == "columns" else {k: s[::-1] for k, s in col.items()}
-        arrays = _read_arrays(cfg["data"], "data", expected)
+        arrays = read_arrays(fields["data"], "data", expected)
         x, y = arrays["x"], arrays["y"]
     else:
-        x, y = draw_batch(net, m, rng)
+        x, y = draw_batch(net, m, np.random.default_rng([fields["seed"], 1]))
     return net, x, y
+
+
+def load_config(path, *, size_check=None):
+    """``(net, x, y)`` from a saved config: the network with its weights, and the batch to check."""
+    return build(read_config(path), size_check=size_check)
 
 
 def _toml_value(value):
@@ -217,32 +263,41 @@ def _toml_value(value):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return json.dumps(value)
-    return str(value)
+    return repr(value)
 
 
-def save_config(path, net, x=None, y=None, *, seed=0):
+def save_config(path, net, x=None, y=None, *, seed=0, overwrite=True):
     """Write ``net`` (and the batch x, y) as a config at ``path`` with ``<stem>-weights.npz``
     (and ``<stem>-data.npz``) beside it; ``load_config(path)`` gives back the same network exactly.
+
+    With ``overwrite=False`` nothing is written if any of the files exists (FileExistsError).
     """
     path = Path(path)
     stem = path.stem
-    weights_file = f"{stem}-weights.npz"
-    np.savez(path.parent / weights_file, **{name: np.array(v) for name, v in net.parameters().items()})
+    files = {"config": path, "weights": path.parent / f"{stem}-weights.npz"}
+    if x is not None:
+        files["data"] = path.parent / f"{stem}-data.npz"
+    if not overwrite:
+        for f in files.values():
+            if os.path.lexists(f):
+                raise FileExistsError(str(f))
+    np.savez(files["weights"], **{name: np.array(v) for name, v in net.parameters().items()})
     names = [s.name for s in net.sigmas]
     fields = {
         "layers": list(net.layers),
         "activations": names[0] if len(set(names)) == 1 else names,
         "loss": net.loss.name,
+        "reduction": net.reduction,
+        "l2": net.l2,
         "bias": net.bias,
         "layout": net.layout,
         "seed": seed,
-        "weights": weights_file,
+        "weights": files["weights"].name,
     }
     if x is not None:
-        data_file = f"{stem}-data.npz"
-        np.savez(path.parent / data_file, x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float))
+        np.savez(files["data"], x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float))
         fields["batch"] = net.batch_size(np.asarray(x))
-        fields["data"] = data_file
+        fields["data"] = files["data"].name
     if path.suffix.lower() == ".json":
         path.write_text(json.dumps(fields, indent=2) + "\n")
     else:

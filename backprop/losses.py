@@ -1,34 +1,44 @@
-"""Losses C(a, y), summed over the output units and over the examples of a batch.
+"""Losses C(a, y), per example, summed over the output units.
 
-Each loss gives its value per example (``per_example``; the batch's C is their sum, so examples
-never interact) and its output delta, BP1: delta^L = dC/dz^L.  Arrays are in the columns layout
-with the output units on axis -2 and the examples on axis -1.  Values are complex-step safe.
+Each loss gives its value per example (``per_example``) and its output delta, BP1:
+delta^L = dC/dz^L.  How the examples of a batch combine into C (a sum, a mean) is the network's
+``reduction``, not the loss's.  Arrays are in the columns layout with the output units on axis -2
+and the examples on axis -1.  Values are complex-step safe.
+
+A loss also carries the facts the rest of the project needs about it: which output activation it
+pairs with (where BP1 simplifies to a - y), which outputs it can be used with at all, and what
+its targets look like (so configs and strategies can draw them).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .activations import Softmax, Sigmoid, Softplus
+from .activations import Softplus
 
 __all__ = ["Loss", "HalfSquaredError", "SquaredError", "BinaryCrossEntropy",
-           "CategoricalCrossEntropy", "LOSSES"]
+           "CategoricalCrossEntropy", "LOSSES", "TARGETS"]
 
 _SOFTPLUS = Softplus()
+
+#: the kinds of target a loss takes: any real numbers, numbers in [0, 1], one-hot columns
+TARGETS = ("real", "probability", "one_hot")
 
 
 class Loss:
     """A loss: its value for each example and dC/da; BP1 combines dC/da with sigma'."""
 
     name = ""
+    #: the output activation with which BP1 simplifies (delta^L = a - y), or None
+    pairs_with = None
+    #: output activations the loss can be used with (None: any)
+    outputs = None
+    #: what the targets are: one of TARGETS
+    targets = "real"
 
     def per_example(self, z, a, y, sigma):
         """C_x for each example x (shape ``(..., m)``), from the output layer's z and a = sigma(z)."""
         raise NotImplementedError
-
-    def value(self, z, a, y, sigma):
-        """C: the sum over the batch."""
-        return self.per_example(z, a, y, sigma).sum(axis=-1)
 
     def gradient(self, a, y):
         """dC/da^L."""
@@ -36,7 +46,40 @@ class Loss:
 
     def delta(self, z, a, y, sigma):
         """BP1: delta^L = dC/dz^L = sigma'(z^L) * dC/da^L (a Jacobian product for softmax)."""
+        if sigma.name == self.pairs_with:
+            return self.paired_delta(a, y)
         return sigma.backprop(z, a, self.gradient(a, y))
+
+    def paired_delta(self, a, y):
+        """delta^L with the output activation this loss pairs with."""
+        raise NotImplementedError
+
+    def gradient_scale(self, a, y):
+        """Magnitude of the terms dC/da is computed from (its rounding is a few eps times this)."""
+        return np.abs(a) + np.abs(y)
+
+    def paired_scale(self, a, y):
+        """Magnitude of the terms the paired delta^L is computed from."""
+        return np.abs(a) + np.abs(y)
+
+    def delta_scale(self, z, a, y, sigma):
+        """Magnitude of the terms delta^L is computed from, written any reasonable way: the paired
+        a - y, or dC/da times sigma' (sigma' itself accurate to eps times ``sigma.prime_scale``)."""
+        if sigma.name == self.pairs_with:
+            return self.paired_scale(a, y)
+        g = self.gradient_scale(a, y)
+        if sigma.elementwise:
+            return g * (np.abs(sigma.prime(z)) + sigma.prime_scale(z, a))
+        # softmax: a * (g - sum_k a_k g_k)
+        return np.abs(a) * (g + (np.abs(a) * g).sum(axis=-2, keepdims=True))
+
+    def draw_targets(self, rng, n, m):
+        """Targets (n, m) for m examples, as this loss takes them."""
+        if self.targets == "one_hot":
+            return np.eye(n)[:, rng.integers(0, n, size=m)]
+        if self.targets == "probability":
+            return rng.uniform(0, 1, size=(n, m))
+        return rng.standard_normal((n, m))
 
     def __repr__(self):
         return self.name
@@ -65,6 +108,9 @@ class SquaredError(Loss):
     def gradient(self, a, y):
         return 2 * (a - y)
 
+    def gradient_scale(self, a, y):
+        return 2 * (np.abs(a) + np.abs(y))
+
 
 class BinaryCrossEntropy(Loss):
     """C = -sum [y log a + (1 - y) log(1 - a)], dC/da = (a - y) / (a (1 - a)).
@@ -74,9 +120,12 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary_cross_entropy"
+    pairs_with = "sigmoid"
+    outputs = ("sigmoid",)
+    targets = "probability"
 
     def per_example(self, z, a, y, sigma):
-        if isinstance(sigma, Sigmoid):
+        if sigma.name == self.pairs_with:
             terms = y * _SOFTPLUS(-z) + (1 - y) * _SOFTPLUS(z)
         else:
             terms = -(y * np.log(a) + (1 - y) * np.log(1 - a))
@@ -85,10 +134,11 @@ class BinaryCrossEntropy(Loss):
     def gradient(self, a, y):
         return (a - y) / (a * (1 - a))
 
-    def delta(self, z, a, y, sigma):
-        if isinstance(sigma, Sigmoid):
-            return a - y
-        return super().delta(z, a, y, sigma)
+    def gradient_scale(self, a, y):
+        return (np.abs(a) + np.abs(y)) / np.abs(a * (1 - a))
+
+    def paired_delta(self, a, y):
+        return a - y
 
 
 class CategoricalCrossEntropy(Loss):
@@ -99,18 +149,25 @@ class CategoricalCrossEntropy(Loss):
     """
 
     name = "categorical_cross_entropy"
+    pairs_with = "softmax"
+    outputs = ("softmax", "sigmoid")
+    targets = "one_hot"
 
     def per_example(self, z, a, y, sigma):
-        log_a = sigma.log(z) if isinstance(sigma, Softmax) else np.log(a)
+        log_a = sigma.log(z) if sigma.name == self.pairs_with else np.log(a)
         return -(y * log_a).sum(axis=-2)
 
     def gradient(self, a, y):
         return -y / a
 
-    def delta(self, z, a, y, sigma):
-        if isinstance(sigma, Softmax):
-            return a * y.sum(axis=-2, keepdims=True) - y
-        return super().delta(z, a, y, sigma)
+    def gradient_scale(self, a, y):
+        return np.abs(y / a)
+
+    def paired_delta(self, a, y):
+        return a * y.sum(axis=-2, keepdims=True) - y
+
+    def paired_scale(self, a, y):
+        return np.abs(a) * np.abs(y).sum(axis=-2, keepdims=True) + np.abs(y)
 
 
 #: Registry: the names a config may use.

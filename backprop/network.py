@@ -15,7 +15,6 @@ one forward pass and their gradients are exact transposes of each other.
 
 from __future__ import annotations
 
-import difflib
 import operator
 from dataclasses import dataclass
 
@@ -23,28 +22,43 @@ import numpy as np
 
 from .activations import ACTIVATIONS, Activation
 from .losses import LOSSES, Loss
+from .registry import lookup
 
-__all__ = ["Network", "Forward", "LAYOUTS", "suggest"]
+__all__ = ["Network", "Forward", "Parameter", "LAYOUTS", "REDUCTIONS"]
 
 LAYOUTS = ("columns", "rows")
+#: how C combines the per-example losses C_x of a batch of m examples with n_L outputs:
+#: sum_x C_x, times 1 (sum), 1/m (batch_mean) or 1/(m n_L) (mean)
+REDUCTIONS = ("sum", "batch_mean", "mean")
 
 
-def suggest(name, choices):
-    """`` (did you mean 'sigmoid'?)`` for a misspelt registry name, or an empty string."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter array: its name, what kind it is, the layer it goes into, its shape.
 
+    >>> Parameter("W2", "weight", 2, (3, 4)).connects
+    'layer 1 -> layer 2'
+    >>> Parameter("x", "input", None, (4, 3)).connects
+    'input x'
+    """
 
-def _lookup(registry, name, field, what):
-    if isinstance(name, (Activation, Loss)):
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"`{field}` must be {what} name (a string); got {name!r}")
-    try:
-        return registry[name]
-    except KeyError:
-        raise ValueError(f"`{field}` must be one of {', '.join(registry)}; got {name!r}"
-                         f"{suggest(name, registry)}") from None
+    name: str                 # "W2", "b2"; for any function, the name the user gave
+    kind: str                 # "weight", "bias", or "input" (an array of any function)
+    layer: int | None         # the layer it goes into (W2 maps layer 1 to layer 2)
+    shape: tuple
+
+    @property
+    def connects(self):
+        """What the array connects, in words: ``'layer 1 -> layer 2'``, ``'bias of layer 2'``."""
+        if self.kind == "weight":
+            return f"layer {self.layer - 1} -> layer {self.layer}"
+        if self.kind == "bias":
+            return f"bias of layer {self.layer}"
+        return f"input {self.name}"
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
 
 
 def validate_layers(layers, field="layers"):
@@ -67,8 +81,8 @@ def validate_activations(activations, n_weight_layers, field="activations"):
     """One Activation per weight layer; softmax is allowed on the output layer only."""
     if isinstance(activations, (str, Activation)):
         activations = [activations] * n_weight_layers
-        if n_weight_layers > 1 and getattr(_lookup(ACTIVATIONS, activations[0], field, "an activation"),
-                                           "elementwise", True) is False:
+        if n_weight_layers > 1 and not lookup(ACTIVATIONS, activations[0], field,
+                                              kind=Activation).elementwise:
             raise ValueError(f"`{field}` = {activations[0]!r} names a softmax for every layer; softmax "
                              "is allowed on the output layer only: give a list, e.g. "
                              f"{['sigmoid'] * (n_weight_layers - 1) + ['softmax']!r}")
@@ -77,7 +91,7 @@ def validate_activations(activations, n_weight_layers, field="activations"):
     if len(activations) != n_weight_layers:
         raise ValueError(f"`{field}` must have one name per weight layer (len(layers) - 1 = "
                          f"{n_weight_layers}); got {len(activations)}")
-    sigmas = tuple(_lookup(ACTIVATIONS, name, f"{field}[{i}]", "an activation")
+    sigmas = tuple(lookup(ACTIVATIONS, name, f"{field}[{i}]", kind=Activation)
                    for i, name in enumerate(activations))
     for i, sigma in enumerate(sigmas[:-1]):
         if not sigma.elementwise:
@@ -86,13 +100,23 @@ def validate_activations(activations, n_weight_layers, field="activations"):
 
 
 def validate_loss(loss, field="loss"):
-    return _lookup(LOSSES, loss, field, "a loss")
+    return lookup(LOSSES, loss, field, kind=Loss)
 
 
 def validate_layout(layout, field="layout"):
-    if layout not in LAYOUTS:
-        raise ValueError(f"`{field}` must be 'columns' or 'rows'; got {layout!r}{suggest(layout, LAYOUTS)}")
-    return layout
+    return lookup({name: name for name in LAYOUTS}, layout, field)
+
+
+def validate_reduction(reduction, field="reduction"):
+    return lookup({name: name for name in REDUCTIONS}, reduction, field)
+
+
+def validate_l2(l2, field="l2"):
+    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{field}` must be a number; got {l2!r}")
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"`{field}` must be a finite number >= 0; got {l2!r}")
+    return float(l2)
 
 
 @dataclass(frozen=True)
@@ -104,7 +128,10 @@ class Forward:
 
 
 class Network:
-    """A multilayer perceptron with its loss.
+    """A multilayer perceptron with its loss and cost conventions.
+
+    C = r(m) * sum over the batch of C_x + l2 * sum_l ||W^l||^2, where r(m) is 1 for
+    ``reduction="sum"``, 1/m for ``"batch_mean"`` and 1/(m n_L) for ``"mean"``.
 
     >>> net = Network([2, 3, 1], activations="sigmoid", seed=0)
     >>> [w.shape for w in net.weights], [b.shape for b in net.biases]
@@ -114,7 +141,7 @@ class Network:
     """
 
     def __init__(self, layers, activations="sigmoid", loss="half_squared_error", *, bias=True,
-                 layout="columns", seed=None, weights=None, biases=None):
+                 layout="columns", reduction="sum", l2=0.0, seed=None, weights=None, biases=None):
         self.layers = validate_layers(layers)
         self.L = len(self.layers) - 1
         self.sigmas = validate_activations(activations, self.L)
@@ -126,22 +153,27 @@ class Network:
             raise TypeError(f"`bias` must be true or false; got {bias!r}")
         self.bias = bool(bias)
         self.layout = validate_layout(layout)
+        self.reduction = validate_reduction(reduction)
+        self.l2 = validate_l2(l2)
 
-        shapes = []
+        params = []
         for l in range(1, self.L + 1):
             n_in, n_out = self.layers[l - 1], self.layers[l]
-            shapes.append(("W", l, (n_out, n_in) if layout == "columns" else (n_in, n_out)))
+            params.append(Parameter(f"W{l}", "weight", l,
+                                    (n_out, n_in) if layout == "columns" else (n_in, n_out)))
             if self.bias:
-                shapes.append(("b", l, (n_out, 1) if layout == "columns" else (1, n_out)))
-        self.names = tuple(f"{kind}{l}" for kind, l, _ in shapes)
-        self.shapes = {f"{kind}{l}": shape for kind, l, shape in shapes}
-        self.theta = np.zeros(sum(int(np.prod(s)) for _, _, s in shapes))
+                params.append(Parameter(f"b{l}", "bias", l,
+                                        (n_out, 1) if layout == "columns" else (1, n_out)))
+        #: the parameter records, in the order W1, b1, W2, b2, ...
+        self.params = tuple(params)
+        self.names = tuple(p.name for p in params)
+        self.shapes = {p.name: p.shape for p in params}
+        self.theta = np.zeros(sum(p.size for p in params))
         self._views = {}
         offset = 0
-        for name in self.names:
-            size = int(np.prod(self.shapes[name]))
-            self._views[name] = self.theta[offset:offset + size].reshape(self.shapes[name])
-            offset += size
+        for p in params:
+            self._views[p.name] = self.theta[offset:offset + p.size].reshape(p.shape)
+            offset += p.size
         self.weights = [self._views[f"W{l}"] for l in range(1, self.L + 1)]
         self.biases = [self._views[f"b{l}"] for l in range(1, self.L + 1)] if self.bias else None
 
@@ -164,11 +196,9 @@ class Network:
         """Copy weights (and biases) given in the network's layout into ``theta``."""
         if len(weights) != self.L:
             raise ValueError(f"expected {self.L} weight arrays W1..W{self.L}; got {len(weights)}")
-        arrays = {f"W{l}": w for l, w in enumerate(weights, start=1)}
-        if self.bias:
-            if biases is None or len(biases) != self.L:
-                raise ValueError(f"expected {self.L} bias arrays b1..b{self.L}")
-            arrays.update({f"b{l}": b for l, b in enumerate(biases, start=1)})
+        if self.bias and (biases is None or len(biases) != self.L):
+            raise ValueError(f"expected {self.L} bias arrays b1..b{self.L}")
+        arrays = self.named(weights, biases if self.bias else None)
         for name, value in arrays.items():
             value = np.asarray(value)
             if value.shape != self.shapes[name]:
@@ -176,16 +206,28 @@ class Network:
                                  f"{list(self.layers)} in the {self.layout} layout; got {value.shape}")
             self._views[name][...] = value
 
-    def describe(self, name):
-        """``'W2: layer 1 -> layer 2'``: which layers a parameter array connects."""
-        l = int(name[1:])
-        if name[0] == "W":
-            return f"{name}: layer {l - 1} -> layer {l}"
-        return f"{name}: bias of layer {l}"
+    def param(self, name):
+        """The record of the parameter array called ``name``."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def named(self, nabla_w, nabla_b=None):
+        """``{"W1": ..., "b1": ...}`` from per-layer lists (nabla_b None without biases)."""
+        out = {f"W{l}": g for l, g in enumerate(nabla_w, start=1)}
+        out.update({f"b{l}": g for l, g in enumerate(nabla_b or [], start=1)})
+        return out
+
+    def split(self, arrays):
+        """``(weights, biases)`` per-layer lists from a dict keyed W1, b1, ... (biases None without)."""
+        weights = [arrays[f"W{l}"] for l in range(1, self.L + 1)]
+        return weights, [arrays[f"b{l}"] for l in range(1, self.L + 1)] if self.bias else None
 
     def copy(self):
         return Network(self.layers, [s.name for s in self.sigmas], self.loss.name, bias=self.bias,
-                       layout=self.layout, weights=[w.copy() for w in self.weights],
+                       layout=self.layout, reduction=self.reduction, l2=self.l2,
+                       weights=[w.copy() for w in self.weights],
                        biases=None if not self.bias else [b.copy() for b in self.biases])
 
     # -- layout ---------------------------------------------------------------------------------
@@ -225,16 +267,31 @@ class Network:
         """The output a^L, in the network's layout."""
         return self.from_columns(self.forward(x).a[-1])
 
+    def scale(self, m):
+        """r(m): the factor the reduction puts on the sum of the per-example losses."""
+        return {"sum": 1.0, "batch_mean": 1.0 / m, "mean": 1.0 / (m * self.layers[-1])}[self.reduction]
+
+    def penalty(self, weights=None):
+        """The L2 term, l2 * sum_l ||W^l||^2 (weights only, never biases)."""
+        weights = self.weights if weights is None else weights
+        return self.l2 * sum((w * w).sum() for w in weights) if self.l2 else 0.0
+
     def cost(self, x, y, weights=None, biases=None):
-        """C for the batch (x, y), summed over outputs and examples."""
+        """C for the batch (x, y): the reduced per-example losses plus the L2 term."""
         f = self.forward(x, weights, biases)
-        return self.loss.value(f.z[-1], f.a[-1], self.to_columns(np.asarray(y)), self.sigmas[-1])
+        per_example = self.loss.per_example(f.z[-1], f.a[-1], self.to_columns(np.asarray(y)),
+                                            self.sigmas[-1])
+        return self.scale(per_example.shape[-1]) * per_example.sum(axis=-1) + self.penalty(weights)
 
     def __repr__(self):
         """The constructor call; small networks (up to 60 parameters) include their parameters,
         so that a printed counterexample can be rebuilt by copying it."""
         text = (f"Network({list(self.layers)}, activations={[s.name for s in self.sigmas]!r}, "
                 f"loss={self.loss.name!r}, bias={self.bias}, layout={self.layout!r}")
+        if self.reduction != "sum":
+            text += f", reduction={self.reduction!r}"
+        if self.l2:
+            text += f", l2={self.l2!r}"
         if self.theta.size <= 60:
             text += f", weights={[w.tolist() for w in self.weights]!r}"
             if self.bias:

@@ -1,11 +1,14 @@
 """Backward passes: the correct one (BP1-BP4) and a catalogue of documented wrong ones.
 
-Every pass computes the gradient of C summed over the batch, batched in the columns layout:
+Every pass computes the gradient of the network's C (its reduction of the per-example losses, plus
+its L2 term), batched in the columns layout:
 
     BP1  delta^L = dC/dz^L = sigma'(z^L) * dC/da^L
     BP2  delta^l = ((W^{l+1})^T delta^{l+1}) * sigma'(z^l)        for l = L-1, ..., 1
     BP3  dC/db^l = sum over the batch of delta^l
     BP4  dC/dW^l = delta^l (a^{l-1})^T                          (summed over the batch)
+
+then times r(m), the reduction's factor (1, 1/m or 1/(m n_L)), and 2 l2 W^l added for the L2 term.
 
 ``Correct`` spells these out as small methods.  Each wrong variant is a subclass that overrides
 exactly one of them: its docstring names the line it changes and where the bug was seen.
@@ -14,6 +17,8 @@ exactly one of them: its docstring names the line it changes and where the bug w
 from __future__ import annotations
 
 import numpy as np
+
+from .registry import lookup
 
 __all__ = ["BackwardPass", "Correct", "VARIANTS", "backward"]
 
@@ -62,8 +67,10 @@ class BackwardPass:
             nabla_w[l] = d @ a_prev.T                     # BP4
             nabla_b[l] = self.bias_gradient(d)            # BP3
         m = net.batch_size(x)
-        nabla_w = [net.from_columns(self.reduce(nw, m)) for nw in nabla_w[1:]]
-        nabla_b = [net.from_columns(self.reduce(nb, m)) for nb in nabla_b[1:]] if net.bias else None
+        nabla_w = [net.from_columns(self.regularize(net, self.reduce(net, nw, m), W[l]))
+                   for l, nw in enumerate(nabla_w[1:], start=1)]
+        nabla_b = ([net.from_columns(self.reduce(net, nb, m)) for nb in nabla_b[1:]] if net.bias
+                   else None)
         return nabla_w, nabla_b, deltas[1:]
 
     # -- the steps, each one line of BP1-BP4 ----------------------------------------------------
@@ -87,9 +94,14 @@ class BackwardPass:
         # BP3: dC/db^l = sum over the batch of delta^l
         return delta.sum(axis=1, keepdims=True)
 
-    def reduce(self, nabla, m):
-        # C is a sum over the batch, and so is its gradient
-        return nabla
+    def reduce(self, net, nabla, m):
+        # C is r(m) times the sum over the batch, and so is its gradient
+        scale = net.scale(m)
+        return nabla if scale == 1 else nabla * scale
+
+    def regularize(self, net, nabla_w, W):
+        # d/dW of l2 ||W||^2
+        return nabla_w + 2 * net.l2 * W if net.l2 else nabla_w
 
 
 class Correct(BackwardPass):
@@ -176,14 +188,14 @@ class FactorTwo(BackwardPass):
 
 
 class Mean(BackwardPass):
-    """The gradient averaged over the batch where C is a sum: every array is 1/m of the truth."""
+    """The gradient divided by m once more than C says: every array is 1/m of the truth."""
 
     name = "mean"
     line = "nabla_w = delta @ a.T / m"
     seen = "mixing Nielsen's eta/m update with a gradient function"
 
-    def reduce(self, nabla, m):
-        return nabla / m
+    def reduce(self, net, nabla, m):
+        return super().reduce(net, nabla, m) / m
 
 
 class Overwrite(BackwardPass):
@@ -235,8 +247,4 @@ VARIANTS = {v.name: v for v in (Correct(), Code2(), PrimeOfZ(), MissingTranspose
 
 def backward(net, x, y, variant="correct"):
     """(nabla_w, nabla_b) of C summed over the batch, by the named backward pass."""
-    if variant not in VARIANTS:
-        from .network import suggest
-        raise ValueError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}"
-                         f"{suggest(variant, VARIANTS)}")
-    return VARIANTS[variant](net, x, y)
+    return lookup(VARIANTS, variant, "variant", kind=BackwardPass)(net, x, y)

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import replace
 
 import numpy as np
 
-from backprop import VARIANTS, Network
-from backprop.network import suggest
+from backprop import VARIANTS, BackwardPass, Network
+from backprop.registry import lookup
 
-from .compare import compare_directional, compare_full, diagnose
-from .numeric import METHODS, KINKED, directional, gamma, numeric_gradient
-from .plugin import IMPL_KINDS, impl_gradient
+from .compare import compare_arrays, compare_directional
+from .diagnose import Evidence, diagnose
+from .differentiate import scheme
+from .kinks import find_kinks
+from .numeric import base_point, directional, numeric_gradient, slopes, unit_derivatives
+from .plugin import IMPL_KINDS, AnalyticGradient, impl_gradient
 from .report import Report
+from .rounding import FLOAT64, gradient_error
 
 __all__ = ["gradcheck", "MODES", "describe_network"]
 
-MODES = ("full", "directional")
+MODES = {"full": "every entry", "directional": "one random direction per array"}
 
 
 def describe_network(net, m):
     names = [s.name for s in net.sigmas]
     acts = names[0] if len(set(names)) == 1 else "/".join(names)
-    return (f"{list(net.layers)} {acts}, {net.loss.name}, {'biases' if net.bias else 'no biases'}, "
+    text = (f"{list(net.layers)} {acts}, {net.loss.name}, {'biases' if net.bias else 'no biases'}, "
             f"{net.layout} layout, batch {m}")
+    if net.reduction != "sum":
+        text += f", reduction {net.reduction}"
+    if net.l2:
+        text += f", l2 {net.l2:g}"
+    return text
 
 
-def _validate(net, x, y, variant, impl, impl_kind, method, mode):
+def _validate_batch(net, x, y):
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a backprop.Network; got {type(net).__name__}")
     x = np.asarray(x, dtype=float)
@@ -47,19 +55,18 @@ def _validate(net, x, y, variant, impl, impl_kind, method, mode):
         raise ValueError("the batch is empty")
     if not np.all(np.isfinite(net.theta)):
         raise ValueError("the network's parameters contain NaN or inf")
+    return x, y
 
-    if impl is None and variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}"
-                         f"{suggest(variant, VARIANTS)}")
-    if impl is not None and not callable(impl):
+
+def _validate(net, x, y, variant, impl, impl_kind, method, mode):
+    x, y = _validate_batch(net, x, y)
+    if impl is None:
+        lookup(VARIANTS, variant, "variant", kind=BackwardPass)
+    elif not callable(impl):
         raise TypeError(f"`impl` must be a function; got {impl!r}")
-    if impl_kind not in IMPL_KINDS:
-        raise ValueError(f"`impl_kind` must be 'gradient' or 'step'; got {impl_kind!r}")
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}"
-                         f"{suggest(method, METHODS)}")
-    if mode not in MODES:
-        raise ValueError(f"`mode` must be 'full' or 'directional'; got {mode!r}")
+    lookup({k: k for k in IMPL_KINDS}, impl_kind, "impl_kind")
+    scheme(method)
+    lookup(MODES, mode, "mode")
     return x, y
 
 
@@ -67,41 +74,87 @@ def _forward_with_finite_loss(net, x, y):
     """The forward pass, refusing a batch on which the loss is not finite."""
     with np.errstate(all="ignore"):
         f = net.forward(x)
-        cost = net.loss.value(f.z[-1], f.a[-1], net.to_columns(y), net.sigmas[-1])
+        cost = net.loss.per_example(f.z[-1], f.a[-1], net.to_columns(y), net.sigmas[-1]).sum()
     if not np.isfinite(cost):
         raise ValueError(f"the loss {net.loss.name} is {cost} on this batch (an output at 0 or 1 "
                          "exactly?): its gradient is not defined there")
     return f
 
 
-def _kinks(net, f):
-    """(n_l, m) masks of the ReLU units within rounding of their kink, where sigma' is undefined."""
-    W, b = net.columns()
-    m = f.a[0].shape[1]
-    kinks = [None]
-    for l in range(1, net.L + 1):
-        kink = np.zeros(f.z[l].shape, dtype=bool)
-        if net.sigmas[l - 1].name in KINKED:
-            size = np.abs(W[l]) @ np.abs(f.a[l - 1]) + np.abs(b[l])
-            kink = np.abs(f.z[l]) <= gamma(net, m) * size
-        kinks.append(kink)
-    return kinks
+def variant_gradient(net, x, y, variant):
+    """A catalogue variant's gradient as an ``AnalyticGradient``."""
+    v = lookup(VARIANTS, variant, "variant", kind=BackwardPass)
+    try:
+        # a wrong variant may overflow (code (2) divides by a (1 - a)): its NaN is a mismatch
+        with np.errstate(all="ignore") if v.name != "correct" else np.errstate(under="ignore"):
+            nabla_w, nabla_b = v(net, x, y)
+    except ValueError as e:  # a shape-changing bug on layers where its shapes cannot fit
+        raise ValueError(f"variant '{v.name}' cannot run on layers {list(net.layers)}: "
+                         f"{v.summary} ({str(e).splitlines()[0]})") from None
+    grads = net.named(nabla_w, nabla_b)
+    for p in net.params:
+        if grads[p.name].shape != p.shape:
+            raise ValueError(f"variant '{v.name}' gives {p.name} the shape {grads[p.name].shape}; "
+                             f"the network needs {p.shape}")
+    return AnalyticGradient(grads, target=f"variant '{v.name}'")
 
 
-def _depends_on_kinks(net, f, kinks):
-    """Entries whose gradient passes through a unit at a kink: {name: bool mask}, layout shapes."""
-    W, _ = net.columns()
-    dep = [None] * (net.L + 1)
-    dep[net.L] = kinks[net.L]
-    for l in range(net.L - 1, 0, -1):
-        dep[l] = kinks[l] | ((np.abs(W[l + 1]).T @ dep[l + 1]) > 0)
-    out = {}
-    for l in range(1, net.L + 1):
-        d = dep[l].astype(float)
-        out[f"W{l}"] = net.from_columns((d @ (f.a[l - 1] != 0).T) > 0)
-        if net.bias:
-            out[f"b{l}"] = net.from_columns(d.any(axis=1, keepdims=True))
-    return out
+def _select(net, x, keep):
+    return net.from_columns(net.to_columns(x)[:, keep])
+
+
+def _catalogue(net, x, y):
+    def candidates():
+        for v in VARIANTS.values():
+            if v.name == "correct":
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    yield v, net.named(*v(net, x, y))
+            except Exception:
+                continue
+    return candidates
+
+
+def _per_example(net, base):
+    """k -> the gradient of example k's own loss term C_k (unreduced), by the complex step."""
+    cache = {}
+
+    def gradient(k):
+        if not cache:
+            s = slopes(net, base.f)
+            cache["D"] = [None] + [unit_derivatives(net, base, l, s) for l in range(1, net.L + 1)]
+        D, f = cache["D"], base.f
+        out = {}
+        for l in range(1, net.L + 1):
+            d = D[l][:, k:k + 1]
+            out[f"W{l}"] = net.from_columns(d @ f.a[l - 1][:, k:k + 1].T)
+            if net.bias:
+                out[f"b{l}"] = net.from_columns(d)
+        return out
+    return gradient
+
+
+def precision_notes(params, numeric, tolerance, precision):
+    """What a check at a precision narrower than float64 can still miss."""
+    if precision is FLOAT64:
+        return []
+    hides = []
+    blind = []
+    for p in params:
+        top = float(np.max(np.abs(numeric[p.name]), initial=0.0))
+        tol = float(np.max(tolerance[p.name], initial=0.0))
+        if top > 0:
+            hides.append(tol / top)
+            if tol >= top:
+                blind.append(p.name)
+    notes = [f"the gradient was computed in {precision} and judged at {precision}'s rounding: an "
+             f"error below about {max(hides, default=0):.0e} of an array's largest entry could "
+             "still hide; a bug of 1% or more is caught"]
+    if blind:
+        notes.append(f"at {precision} the rounding bound reaches the gradient itself in "
+                     f"{', '.join(blind)}: those arrays cannot be judged at this precision")
+    return notes
 
 
 def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
@@ -111,7 +164,8 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
     variant: a name from ``backprop.VARIANTS`` (used when ``impl`` is None).
     impl: a user's function, ``impl(weights, biases, x, y) -> (nabla_w, nabla_b)`` for
       ``impl_kind="gradient"``, or ``impl(weights, biases, x, y, lr)`` taking one step in place
-      (or returning the new ``(weights, biases)``) for ``impl_kind="step"``.
+      (or returning the new ``(weights, biases)``) for ``impl_kind="step"``; or an adapter from
+      ``checks.adapt`` for a method of the user's own object.
     method: the numeric scheme, ``complex_step`` (default), ``central``, ``richardson``, ``forward``.
     mode: ``full`` (every entry) or ``directional`` (one random direction per array, ``seed``).
     progress: called as progress(done, total) during long checks.
@@ -123,70 +177,66 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
     (True, False)
     """
     x, y = _validate(net, x, y, variant, impl, impl_kind, method, mode)
-    notes = []
+
+    def analytic_for(x, y):
+        if impl is None:
+            return variant_gradient(net, x, y, variant)
+        return impl_gradient(net, x, y, impl, impl_kind)
+
     f = _forward_with_finite_loss(net, x, y)
-    kinks = _kinks(net, f)
-    at_kink = np.any([k.any(axis=0) for k in kinks[1:]], axis=0)
-    undefined = None
-    if at_kink.any() and not at_kink.all():
-        keep = ~at_kink
-        notes.append(f"example(s) {', '.join(map(str, np.flatnonzero(at_kink)))} put a ReLU unit at its "
-                     "kink, where the gradient is not defined: checked on the other examples")
-        x = net.from_columns(net.to_columns(x)[:, keep])
-        y = net.from_columns(net.to_columns(y)[:, keep])
+    analytic = analytic_for(x, y)
+    kinks = find_kinks(net, f, analytic.precision, analytic.inputs_rounded)
+    notes, undefined = [], None
+    if kinks.some:
+        keep = ~kinks.examples
+        notes.append(f"example(s) {', '.join(map(str, np.flatnonzero(kinks.examples)))} put a ReLU "
+                     "unit at its kink, where the gradient is not defined: checked on the others")
+        x, y = _select(net, x, keep), _select(net, y, keep)
         f = net.forward(x)
-    elif at_kink.all():
-        undefined = _depends_on_kinks(net, f, kinks)
+        analytic = analytic_for(x, y)
+    elif kinks.every:
+        undefined = kinks.undefined(net, f)
         count = sum(int(u.sum()) for u in undefined.values())
-        notes.append(f"every example puts a ReLU unit at its kink: the {count} entries whose gradient "
-                     "passes through one are not defined there and were not compared")
+        notes.append(f"every example puts a ReLU unit at its kink: the {count} entries whose "
+                     "gradient passes through one are not defined there and were not compared")
+    notes += analytic.notes
     m = net.batch_size(x)
+    base = base_point(net, x, y, forward=f)
+    analytic_error = gradient_error(net, base.f, base.y, base.D_L, analytic.precision,
+                                    inputs_rounded=analytic.inputs_rounded, B=base.B)
+    analytic_error = {n: e + analytic.extra.get(n, 0.0) for n, e in analytic_error.items()}
 
-    extra = {}
-    if impl is None:
-        # a wrong variant may overflow (code (2) divides by a (1 - a)): its NaN is a mismatch
-        try:
-            with np.errstate(all="ignore") if variant != "correct" else nullcontext():
-                nabla_w, nabla_b = VARIANTS[variant](net, x, y)
-        except ValueError as e:  # a shape-changing bug on layers where its shapes cannot fit
-            raise ValueError(f"variant '{variant}' cannot run on layers {list(net.layers)}: "
-                             f"{VARIANTS[variant].summary} ({str(e).splitlines()[0]})") from None
-        analytic = {f"W{l}": g for l, g in enumerate(nabla_w, start=1)}
-        analytic.update({f"b{l}": g for l, g in enumerate(nabla_b or [], start=1)})
-        checked = f"variant '{variant}'"
-    else:
-        analytic, extra, impl_notes = impl_gradient(net, x, y, impl, impl_kind)
-        notes += impl_notes
-        name = getattr(impl, "__gradcheck_name__", getattr(impl, "__name__", "impl"))
-        checked = f"{name} ({impl_kind})"
-    for name in net.names:
-        if analytic[name].shape != net.shapes[name]:
-            raise ValueError(f"variant '{variant}' gives {name} the shape {analytic[name].shape}; "
-                             f"the network needs {net.shapes[name]}")
-
-    if mode == "full":
-        numeric = numeric_gradient(net, x, y, method, progress=progress, forward=f)
-        if undefined is not None:
-            numeric = replace(numeric, skipped={n: numeric.skipped[n] | undefined[n]
-                                                for n in net.names})
-        checks = compare_full(net, analytic, numeric, m, extra)
-        passed = all(p.passed for p in checks)
-        diagnosis = "" if passed else diagnose(net, x, y, analytic, numeric, checks, m, extra)
-        skipped = sum(p.skipped for p in checks)
-        if skipped and undefined is None:
-            notes.append(f"{skipped} entries skipped: their finite-difference steps carry a ReLU unit "
-                         "across its kink (the complex step never does)")
-        evaluations = numeric.evaluations
-    else:
-        d = directional(net, x, y, method, seed=seed, exclude=undefined, forward=f)
-        checks = compare_directional(net, analytic, d, m)
-        passed = all(p.passed for p in checks)
+    if mode == "directional":
+        d = directional(net, x, y, method, seed=seed, exclude=undefined, base=base,
+                        bounds=analytic_error)
+        checks = compare_directional(net.params, analytic.gradient, d)
         failing = [p.name for p in checks if not p.passed]
-        diagnosis = "" if passed else (
+        diagnosis = "" if not failing else (
             f"{', '.join(failing)} disagree with the numeric derivative along a random direction; "
             "run the full check for the entries and a diagnosis.")
-        evaluations = d.evaluations
-    return Report(passed=passed, max_relative_error=max(p.max_relative_error for p in checks),
-                  parameters=checks, checked=checked, method=method, mode=mode,
+        return _report(net, m, analytic, checks, method, mode, d.evaluations, diagnosis, (), notes)
+
+    numeric = numeric_gradient(net, x, y, method, progress=progress, base=base)
+    if undefined is not None:
+        numeric = replace(numeric, skipped={n: numeric.skipped[n] | undefined[n] for n in net.names})
+    tolerance = {n: analytic_error[n] + numeric.error_bound[n] for n in net.names}
+    checks = compare_arrays(net.params, analytic.gradient, numeric.gradient, tolerance,
+                            numeric.skipped)
+    skipped = sum(p.skipped for p in checks)
+    if skipped and undefined is None:
+        notes.append(f"{skipped} entries skipped: their finite-difference steps carry a unit across "
+                     "a kink (the complex step never does)")
+    notes += precision_notes(net.params, numeric.gradient, tolerance, analytic.precision)
+    diagnosis, findings = diagnose(Evidence(
+        net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net, m=m,
+        per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))
+    return _report(net, m, analytic, checks, method, mode, numeric.evaluations, diagnosis,
+                   findings, notes)
+
+
+def _report(net, m, analytic, checks, method, mode, evaluations, diagnosis, findings, notes):
+    return Report(passed=all(p.passed for p in checks),
+                  max_relative_error=max(p.max_relative_error for p in checks),
+                  parameters=checks, target=analytic.target, method=method, mode=mode,
                   evaluations=evaluations, network=describe_network(net, m), diagnosis=diagnosis,
-                  notes=tuple(notes))
+                  notes=tuple(notes), precision=analytic.precision.name, findings=findings)

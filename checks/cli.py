@@ -1,22 +1,27 @@
-"""The ``gradcheck`` command (shared/CONTRACT.md section 2).
+"""The ``gradcheck`` command.
 
-    gradcheck CONFIG [--variant NAME] [--impl FILE.py:FUNC [--impl-kind gradient|step]] [--json]
+    gradcheck CONFIG [--variant NAME] [--impl FILE.py:TARGET [--impl-kind gradient|step]] [--json]
+    gradcheck --list-variants
+    gradcheck --search VARIANT [--out PATH] [--force]
 
 Exit status: 0 every gradient matches, 1 a mismatch was found, 2 the input could not be used (one
-line on stderr names the problem; never a traceback).  ``main(argv)`` is the whole command, so
-tests and scripts can call it in-process.
+line on stderr names the problem; never a traceback), 130 interrupted.  ``main(argv, stdout,
+stderr)`` is the whole command, so tests and scripts can call it in-process.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from backprop import VARIANTS, ConfigError, load_config
+from backprop import VARIANTS, BackwardPass, ConfigError
+from backprop.config import build, read_config
+from backprop.registry import lookup
 
+from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
 from .check import MODES, gradcheck
-from .numeric import METHODS
+from .differentiate import SCHEMES
+from .formats import FORMATS
 from .plugin import IMPL_KINDS, PluginError, load_plugin
 
 __all__ = ["main"]
@@ -29,42 +34,63 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting and prints to the stream it is given."""
+
+    def __init__(self, *args, out=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.out = out
+
     def error(self, message):  # one line, exit 2, no usage dump
         raise UsageError(message)
 
+    def _print_message(self, message, file=None):
+        if message:
+            (self.out or sys.stdout).write(message)
 
-def _parser():
-    p = _Parser(prog=PROG, description="Check a hand-written backward pass against an exact "
-                "numerical gradient (complex step by default).",
+
+#: the options of each mode; any other given explicitly is refused, not silently ignored
+CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format"}
+MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
+                "config": CHECK_OPTIONS}
+
+
+def _parser(out):
+    p = _Parser(prog=PROG, out=out, argument_default=argparse.SUPPRESS,
+                description="Check a hand-written backward pass against an exact numerical "
+                            "gradient (complex step by default).",
                 epilog="Exit status: 0 every gradient matches, 1 a mismatch was found, 2 the input "
-                       "could not be used.  --impl runs the named Python file: check code you trust.")
+                       "could not be used, 130 interrupted.  --impl runs the named Python file: "
+                       "check code you trust.")
     p.add_argument("config", nargs="?", help="the saved network config (TOML or JSON)")
-    p.add_argument("--variant", default="correct", metavar="NAME",
+    p.add_argument("--variant", metavar="NAME",
                    help="a backward pass from the catalogue (default: correct; code2 is the seeds' "
                         "code (2)); see --list-variants")
     p.add_argument("--list-variants", action="store_true",
                    help="list the catalogue of backward passes, one line each, and exit")
-    p.add_argument("--impl", metavar="FILE.py:FUNC",
-                   help="check your own function instead of a catalogue variant (runs FILE.py)")
-    p.add_argument("--impl-kind", choices=IMPL_KINDS, default="gradient",
-                   help="gradient: FUNC(weights, biases, x, y) -> (nabla_w, nabla_b); step: "
-                        "FUNC(weights, biases, x, y, lr) takes one gradient-descent step "
-                        "(default: gradient)")
-    p.add_argument("--method", choices=METHODS, default="complex_step",
+    p.add_argument("--impl", metavar="FILE.py:TARGET",
+                   help="check your own code instead of a catalogue variant (runs FILE.py)")
+    p.add_argument("--impl-kind", choices=IMPL_KINDS,
+                   help="gradient: the call returns the gradient; step: it takes one "
+                        "gradient-descent step (default: gradient)")
+    p.add_argument("--method", choices=list(SCHEMES),
                    help="the numerical scheme (default: complex_step, exact to rounding)")
-    p.add_argument("--mode", choices=MODES, default="full",
+    p.add_argument("--mode", choices=list(MODES),
                    help="full: every entry (default); directional: one random direction per array")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int,
                    help="seed of the random directions of --mode directional (default: 0)")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object instead of the text report")
+    p.add_argument("--format", choices=list(FORMATS),
+                   help="how to print the report: text (default), json, html")
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="print one JSON object (the same as --format json)")
     p.add_argument("--search", metavar="VARIANT",
                    help="search (hypothesis) for the smallest network on which VARIANT is wrong, "
-                        "print it and save it as a config; CONFIG is not used")
-    p.add_argument("--out", metavar="PATH", default="gradcheck-search",
+                        "print it and save it as a config")
+    p.add_argument("--out", metavar="PATH",
                    help="with --search: where to save the config found (default: "
                         "gradcheck-search.toml and its .npz files)")
-    p.add_argument("--max-examples", type=int, default=500, metavar="N",
+    p.add_argument("--force", action="store_true",
+                   help="with --search: replace files that already exist at --out")
+    p.add_argument("--max-examples", type=int, metavar="N",
                    help="with --search: how many networks hypothesis may try (default: 500)")
     return p
 
@@ -87,49 +113,85 @@ def list_variants(out):
         out.write(f"{name:<{width}}  {variant.summary}\n")
 
 
+def _mode(args):
+    """Which mode the arguments ask for; refuse options that mode would ignore."""
+    given = set(vars(args))
+    modes = [m for m in ("list_variants", "search") if m in given]
+    if "config" in given and args.config is not None:
+        modes.append("config")
+    if len(modes) > 1:
+        raise UsageError(" and ".join(f"--{m.replace('_', '-')}" if m != "config" else "CONFIG"
+                                      for m in modes) + " cannot be used together")
+    if not modes:
+        raise UsageError("the config file is missing: gradcheck CONFIG (see --help)")
+    mode = modes[0]
+    ignored = given - MODE_OPTIONS[mode] - {mode, "config"}
+    if ignored:
+        what = "--list-variants" if mode == "list_variants" else "--search" if mode == "search" \
+            else "a check of CONFIG"
+        names = ", ".join(sorted(f"--{o.replace('_', '-')}" for o in ignored))
+        raise UsageError(f"{names} cannot be used with {what}")
+    return mode
+
+
+def run_check(args, stdout, stderr):
+    cfg = read_config(args.config)
+    variant = getattr(args, "variant", "correct")
+    impl_spec = getattr(args, "impl", None)
+    impl_kind = getattr(args, "impl_kind", "gradient")
+    method = getattr(args, "method", "complex_step")
+    if impl_spec is None:
+        lookup(VARIANTS, variant, "--variant", kind=BackwardPass)
+        if "impl_kind" in args:
+            raise UsageError("--impl-kind needs --impl FILE.py:TARGET")
+    elif "variant" in args:
+        raise UsageError("--variant and --impl cannot be used together")
+    net, x, y = build(cfg, size_check=lambda layers, m: refuse_if_too_big(layers, m))
+    estimate = seconds(cfg.layers, cfg.m, method)
+    if estimate > SLOW_SECONDS:
+        stderr.write(f"{PROG}: this check will take about {estimate / 60:.0f} minutes "
+                     f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "
+                     "takes seconds\n")
+    impl = load_plugin(impl_spec) if impl_spec else None
+    report = gradcheck(net, x, y, variant=variant, impl=impl, impl_kind=impl_kind, method=method,
+                       mode=getattr(args, "mode", "full"), seed=getattr(args, "seed", 0),
+                       progress=_progress(stderr))
+    stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
+    return 0 if report.passed else 1
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command; returns the exit status."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
 
     def fail(message):
-        stderr.write(f"{PROG}: error: {message}\n")
+        stderr.write(f"{PROG}: error: {' '.join(str(message).split())}\n")
         return 2
 
     try:
-        args = _parser().parse_args(argv)
-    except UsageError as e:
-        return fail(str(e))
-    except SystemExit as e:  # --help
-        return int(e.code or 0)
-    try:
-        if args.list_variants:
+        try:
+            args = _parser(stdout).parse_args(argv)
+        except SystemExit as e:  # --help
+            return int(e.code or 0)
+        mode = _mode(args)
+        if mode == "list_variants":
             list_variants(stdout)
             return 0
-        if args.search:
+        if mode == "search":
             from .search import search_command
-            return search_command(args.search, args.out, args.max_examples, stdout, stderr)
-        if args.config is None:
-            return fail("the config file is missing: gradcheck CONFIG (see --help)")
-        if args.variant not in VARIANTS:
-            from backprop.network import suggest
-            return fail(f"--variant must be one of {', '.join(VARIANTS)}; got {args.variant!r}"
-                        f"{suggest(args.variant, VARIANTS)}")
-        if args.impl is None and args.impl_kind != "gradient":
-            return fail("--impl-kind needs --impl FILE.py:FUNC")
-        net, x, y = load_config(args.config)
-        impl = load_plugin(args.impl) if args.impl else None
-        report = gradcheck(net, x, y, variant=args.variant, impl=impl, impl_kind=args.impl_kind,
-                           method=args.method, mode=args.mode, seed=args.seed,
-                           progress=_progress(stderr))
-    except (ConfigError, PluginError, ValueError, TypeError) as e:
-        return fail(str(e))
+            return search_command(args.search, getattr(args, "out", "gradcheck-search"),
+                                  getattr(args, "max_examples", 500), getattr(args, "force", False),
+                                  stdout, stderr)
+        return run_check(args, stdout, stderr)
+    except KeyboardInterrupt:
+        stderr.write(f"{PROG}: interrupted\n")
+        return 130
+    except (UsageError, ConfigError, PluginError, ValueError, TypeError, OSError) as e:
+        return fail(e)
     except MemoryError:
         return fail("out of memory while checking; try --mode directional or a smaller batch")
+    except RecursionError:
+        return fail("the input is nested too deeply")
     except Exception as e:  # never a traceback: a bug of ours still gets one line
         return fail(f"unexpected {type(e).__name__}: {e} (please report this)")
-    if args.json:
-        stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    else:
-        stdout.write(str(report) + "\n")
-    return 0 if report.passed else 1

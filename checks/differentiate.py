@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Derivative", "Scheme", "SCHEMES", "derivative"]
+from backprop.registry import lookup
+
+__all__ = ["Derivative", "Scheme", "SCHEMES", "scheme", "derivative"]
 
 EPS = np.finfo(np.float64).eps
 TINY = np.finfo(np.float64).tiny
@@ -46,63 +48,105 @@ class Derivative:
     method: str
 
 
-@dataclass(frozen=True)
 class Scheme:
-    """A difference scheme: the offsets it evaluates f at (in units of h) and how it combines them."""
+    """A difference scheme: the offsets it evaluates f at (in units of h), its step, and how it
+    combines the values into an estimate with an error bound.  Each subclass is one scheme."""
 
-    name: str
-    offsets: tuple
-    step_exponent: float  # h = eps**step_exponent * max(1, |x|); unused by the complex step
-
-    @property
-    def complex(self):
-        return any(isinstance(c, complex) for c in self.offsets)
+    name = ""
+    offsets = ()
+    step_exponent = 0.0   # h = eps**step_exponent * max(1, |x|)
+    complex = False
 
     def step(self, x):
         """The step h for each x: scaled to the size of x, a power of two so x + h is exact in h."""
-        if self.complex:
-            return np.full(np.shape(x), COMPLEX_STEP)
         h = EPS ** self.step_exponent * np.maximum(1.0, np.abs(x))
         return 2.0 ** np.round(np.log2(h))
 
-    def combine(self, values, h, magnitude):
+    @property
+    def evaluations(self):
+        """Evaluations of f per derivative (the value at offset 0 is known already)."""
+        return sum(1 for c in self.offsets if c != 0)
+
+    def combine(self, values, h, rounding):
         """(estimate, error bound) from f at x + c h for each offset c (``values[k]``).
 
-        ``magnitude`` is the size of the terms f is summed from: its rounding is eps * magnitude.
+        ``rounding`` bounds the rounding error of each value of f; a difference of two values
+        divided by h loses 2 rounding / h to it.
         """
-        v = values
-        if self.name == "complex_step":
-            # rounding: eps of the derivative, or of f's own size where f' cancels inside f
-            estimate = v[0].imag / h
-            return estimate, 4 * EPS * (np.abs(estimate) + np.abs(v[0].real)) + TINY / h
-        rounding = 4 * EPS * magnitude / h
-        if self.name == "forward":          # offsets 0, 1, 2
-            d1, d2 = (v[1] - v[0]) / h, (v[2] - v[0]) / (2 * h)
-            return d1, 2 * np.abs(d2 - d1) + rounding
-        d1 = (v[0] - v[1]) / (2 * h)        # offsets +1, -1, +2, -2 ...
-        d2 = (v[2] - v[3]) / (4 * h)
-        if self.name == "central":
-            return d1, 2 * np.abs(d2 - d1) / 3 + rounding
-        d4 = (v[4] - v[5]) / (8 * h)        # richardson: offsets also +4, -4
+        raise NotImplementedError
+
+    def __repr__(self):
+        return self.name
+
+
+class ComplexStep(Scheme):
+    """f'(x) = Im f(x + i h) / h + O(h^2 f'''), with no subtraction: h = 1e-20."""
+
+    name = "complex_step"
+    offsets = (1j,)
+    complex = True
+
+    def step(self, x):
+        return np.full(np.shape(x), COMPLEX_STEP)
+
+    def combine(self, values, h, rounding):
+        # rounding: eps of the derivative, or of f's own size where f' cancels inside f
+        estimate = values[0].imag / h
+        return estimate, 4 * EPS * (np.abs(estimate) + np.abs(values[0].real)) + TINY / h
+
+
+class Forward(Scheme):
+    """f'(x) = (f(x + h) - f(x)) / h + h f''/2; the same difference at 2h estimates the error."""
+
+    name = "forward"
+    offsets = (0, 1, 2)
+    step_exponent = 1 / 2
+
+    def combine(self, values, h, rounding):
+        d1, d2 = (values[1] - values[0]) / h, (values[2] - values[0]) / (2 * h)
+        return d1, 2 * np.abs(d2 - d1) + 2 * rounding / h
+
+
+class Central(Scheme):
+    """f'(x) = (f(x + h) - f(x - h)) / 2h + h^2 f'''/6; D(2h) - D(h) = h^2 f'''/2 estimates it."""
+
+    name = "central"
+    offsets = (1, -1, 2, -2)
+    step_exponent = 1 / 3
+
+    @staticmethod
+    def differences(values, h):
+        """D(h), D(2h), D(4h), ... from the values at +-h, +-2h, +-4h, ..."""
+        return [(values[2 * k] - values[2 * k + 1]) / (2 ** (k + 1) * h)
+                for k in range(len(values) // 2)]
+
+    def combine(self, values, h, rounding):
+        d1, d2 = self.differences(values, h)
+        return d1, 2 * np.abs(d2 - d1) / 3 + rounding / h
+
+
+class Richardson(Central):
+    """R = (4 D(h) - D(2h)) / 3 + O(h^4); R(2h) - R(h) ~ 15 c h^4 estimates it, plus a quarter of
+    |D(h) - R| for steps outside the asymptotic regime."""
+
+    name = "richardson"
+    offsets = (1, -1, 2, -2, 4, -4)
+    step_exponent = 1 / 5
+
+    def combine(self, values, h, rounding):
+        d1, d2, d4 = self.differences(values, h)
         r1, r2 = (4 * d1 - d2) / 3, (4 * d2 - d4) / 3
-        return r1, 2 * np.abs(r2 - r1) / 15 + np.abs(d1 - r1) / 4 + 2 * rounding
+        # (4 D(h) - D(2h)) / 3 loses 4/3 rounding/h + 1/3 rounding/2h <= 2 rounding / h
+        return r1, 2 * np.abs(r2 - r1) / 15 + np.abs(d1 - r1) / 4 + 2 * rounding / h
 
 
-SCHEMES = {
-    "complex_step": Scheme("complex_step", (1j,), 0.0),
-    "central": Scheme("central", (1, -1, 2, -2), 1 / 3),
-    "richardson": Scheme("richardson", (1, -1, 2, -2, 4, -4), 1 / 5),
-    "forward": Scheme("forward", (0, 1, 2), 1 / 2),
-}
+#: Registry: the schemes a user may name (``--method``).
+SCHEMES = {s.name: s for s in (ComplexStep(), Central(), Richardson(), Forward())}
 
 
 def scheme(method):
-    try:
-        return SCHEMES[method]
-    except KeyError:
-        from backprop.network import suggest
-        raise ValueError(f"`method` must be one of {', '.join(SCHEMES)}; got {method!r}"
-                         f"{suggest(method, SCHEMES)}") from None
+    """The scheme named ``method`` (a Scheme passes through)."""
+    return lookup(SCHEMES, method, "method", kind=Scheme)
 
 
 def derivative(f, x, method="complex_step"):
@@ -119,7 +163,8 @@ def derivative(f, x, method="complex_step"):
     x = np.asarray(x, dtype=float)
     h = s.step(x)
     values = [f(x + c * h) for c in s.offsets]
-    magnitude = np.max([np.abs(np.real(v)) for v in values], axis=0)
-    estimate, bound = s.combine(values, h, np.maximum(magnitude, 0.0))
+    # a vectorized elementary f is accurate to a few ulps of its largest value
+    rounding = 4 * EPS * np.max([np.abs(np.real(v)) for v in values], axis=0)
+    estimate, bound = s.combine(values, h, rounding)
     return Derivative(np.asarray(estimate, dtype=float), np.asarray(bound, dtype=float),
                       len(s.offsets), s.name)

@@ -1,27 +1,28 @@
-"""The numerical gradient of a network's loss.  It never calls a backward pass.
+"""The numerical gradient of a network's cost.  It never calls a backward pass.
 
 Structure, not approximation, makes it fast.  A perturbation of W^l_ij (or b^l_i) moves only
 z^l_i, by a^{l-1}_j (or 1) times the step, so the layers below l are never recomputed and layer
-l+1 takes a rank-one update.  Two ways to use that:
+l+1 takes a rank-one update.
 
-- ``complex_step`` (the default): for each unit i of each layer l, one complex evaluation of the
-  layers above with z^l_i + i h, for every example at once; the per-example losses C_x give
-  D^l_ix = Im C_x / h = dC_x / dz^l_ix.  The imaginary part is exactly linear in the step (no
-  subtraction, h = 1e-20), so the complex step for W^l_ij, whose step moves z^l_ix by
-  h a^{l-1}_jx, is sum_x D^l_ix a^{l-1}_jx to rounding: every entry's complex-step derivative
-  from n_1 + ... + n_L evaluations instead of one per parameter.  It never crosses a ReLU kink.
+- ``complex_step`` (the default).  With the real parts pinned to the base forward pass, a complex
+  step i h in z^l_i travels up the network as i h T, where T is the forward tangent: the real
+  parts never change, so every branch (a ReLU's) is taken on exactly the z the backward pass
+  sees, and only the first-order term Im = h f' moves.  So each layer's complex-step slope
+  s^k = Im sigma(z^k + i h) / h is taken once, and T travels as real matrix products:
+  T^{l+1} = W^{l+1}[:, i] s^l_i (rank one), T^k = W^k (s^{k-1} * T^{k-1}) above, for a chunk of
+  units and every example at once.  At the output, the complex step of each C_x in each output
+  unit gives D^L = dC_x/dz^L, and D^l_ix = dC_x/dz^l_ix = sum_j D^L_jx T^L_jx.  That equals the
+  complex step of z^l_i to rounding, as Im is exactly linear in the step (h = 1e-20).  Every
+  entry follows: dC/dW^l_ij = r(m) sum_x D^l_ix a^{l-1}_jx; n_1 + ... + n_L units in all, not one
+  evaluation per parameter.  The L2 term's derivative is its own complex step.
 - ``forward``, ``central``, ``richardson``: finite differences are not linear in the step, so
   every entry is perturbed on its own (still only the layers above it are recomputed), with the
-  step h = eps^k max(1, |w|) scaled to each parameter.  An entry whose steps carry a ReLU unit
-  across its kink is marked as skipped rather than compared.
+  step h = eps^k max(1, |w|) scaled to each parameter.  An entry whose steps carry a unit with a
+  kink, or a break in its second derivative, across z = 0 is skipped rather than compared.
 
 The directional mode checks one random direction V per parameter array: d/dt C(theta + t V).
-
-Rounding.  Every entry carries the size F of the terms it is summed from: with
-K^L = |D^L| + (|a^L| + |y|) s^L and K^l = s^l * (|W^{l+1}|^T K^{l+1}), where s^l is the size of
-the terms sigma'(z^l) is computed from, F(W^l) = K^l |a^{l-1}|^T and F(b^l) = sum_x K^l.  A float64
-gradient computed any reasonable way is then accurate to about (n_0 + ... + n_L + m) eps F: this
-is the rounding floor of the comparison (``gamma``).
+Error bounds: ``checks.rounding`` for the rounding of the chain, plus each scheme's own terms.
+Chunks are sized in bytes to stay in cache.
 """
 
 from __future__ import annotations
@@ -31,18 +32,84 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
+from .rounding import FLOAT64, delta_bounds, forward_errors, gradient_error
 
-__all__ = ["NumericGradient", "Directional", "numeric_gradient", "directional", "gamma", "METHODS"]
+__all__ = ["Base", "base_point", "NumericGradient", "Directional", "numeric_gradient",
+           "directional", "CHUNK_BYTES"]
 
-METHODS = ("complex_step", "central", "richardson", "forward")
-KINKED = ("relu", "leaky_relu")
-#: complex elements a chunk of perturbations may hold at once (about 64 MiB)
-CHUNK_ELEMENTS = 2**22
+#: the working set of one chunk of perturbations: about the size of a core's L2 cache
+CHUNK_BYTES = 2 << 20
 
 
-def gamma(net, m):
-    """Relative rounding of one side of the comparison, in units of F (see the module docstring)."""
-    return (sum(net.layers) + m) * EPS
+def _chunk(n_items, bytes_per_item):
+    return int(max(1, min(n_items, CHUNK_BYTES // max(1, bytes_per_item))))
+
+
+@dataclass(frozen=True)
+class Base:
+    """What every scheme starts from: the forward pass (columns), the targets, the batch size,
+    D^L = dC_x/dz^L by the complex step, and the bounds B^l >= |delta^l|."""
+
+    f: object
+    y: np.ndarray
+    m: int
+    D_L: np.ndarray
+    B: list
+
+
+def output_derivatives(net, f, y):
+    """D^L: dC_x / dz^L_jx for every output unit j and example x, one complex step per unit."""
+    n, m = f.z[-1].shape
+    D = np.empty((n, m))
+    size = _chunk(n, 16 * 4 * n * m)
+    for start in range(0, n, size):
+        units = np.arange(start, min(n, start + size))
+        Z = np.repeat(f.z[-1][None], len(units), axis=0).astype(complex)
+        Z[np.arange(len(units)), units] += 1j * COMPLEX_STEP
+        C = net.loss.per_example(Z, net.sigmas[-1](Z), y, net.sigmas[-1])
+        D[units] = C.imag / COMPLEX_STEP
+    return D
+
+
+def base_point(net, x, y, forward=None):
+    """The ``Base`` of a check on the batch (x, y); ``forward``: ``net.forward(x)`` if known."""
+    f = net.forward(x) if forward is None else forward
+    y = net.to_columns(np.asarray(y, dtype=float))
+    D_L = output_derivatives(net, f, y)
+    return Base(f, y, f.a[0].shape[1], D_L, delta_bounds(net, f, D_L))
+
+
+def slopes(net, f):
+    """s^l = Im sigma(z^l + i h) / h for the hidden layers l = 1 ... L-1 (index 0 and L unused)."""
+    s = [None] * (net.L + 1)
+    for l in range(1, net.L):
+        s[l] = net.sigmas[l - 1](f.z[l] + 1j * COMPLEX_STEP).imag / COMPLEX_STEP
+    return s
+
+
+def unit_derivatives(net, base, l, s=None):
+    """D^l: dC_x / dz^l_ix for every unit i of layer l and example x (see the module docstring)."""
+    if l == net.L:
+        return base.D_L
+    W, _ = net.columns()
+    s = slopes(net, base.f) if s is None else s
+    n, m = base.f.z[l].shape
+    D = np.empty((n, m))
+    size = _chunk(n, 8 * 2 * max(net.layers[l + 1:]) * m)
+    for start in range(0, n, size):
+        units = np.arange(start, min(n, start + size))
+        # T^{l+1}[p] = W^{l+1}[:, i_p] s^l_{i_p}: the rank-one step into the layer above
+        T = W[l + 1][:, units].T[:, :, None] * s[l][units][:, None, :]
+        for k in range(l + 2, net.L + 1):
+            # T^k = W^k (s^{k-1} * T^{k-1}), one real matrix product for the chunk
+            T = np.matmul(W[k], s[k - 1] * T)
+        D[units] = np.einsum("jx,pjx->px", base.D_L, T)
+    return D
+
+
+def penalty_gradient(net, W_l):
+    """d/dW of l2 ||W||^2 by its own complex step: Im l2 (W + i h)^2 / h (exactly 2 l2 W)."""
+    return (net.l2 * (W_l + 1j * COMPLEX_STEP) ** 2).imag / COMPLEX_STEP
 
 
 @dataclass(frozen=True)
@@ -50,12 +117,149 @@ class NumericGradient:
     """The numeric gradient, per parameter array in the network's layout."""
 
     gradient: dict            # name -> estimate
-    error_bound: dict         # name -> the scheme's bound per entry (rounding included)
-    scale: dict               # name -> F, the size of the terms each entry is summed from
-    skipped: dict             # name -> bool mask of entries not compared (ReLU kink crossed)
-    evaluations: int          # forward evaluations of the layers above a perturbed unit or entry
+    error_bound: dict         # name -> bound on |estimate - exact| per entry
+    skipped: dict             # name -> bool mask of entries not compared (a kink crossed)
+    evaluations: int          # evaluations of the layers above a perturbed unit or entry
     method: str
-    unit_derivatives: list = field(default=None, repr=False)  # D^l = dC_x/dz^l_x (complex step)
+    unit_derivatives: list = field(default=None, repr=False)  # D^l = dC_x/dz^l_x, l = 1 ... L
+
+
+def _ones_scale(net, f, base_rows):
+    """Per entry, |W|-products of ``base_rows`` at every layer times |a^{l-1}| (for the floors)."""
+    W, _ = net.columns()
+    out = {}
+    K = base_rows(net.L)
+    for l in range(net.L, 0, -1):
+        if l < net.L:
+            K = np.abs(W[l + 1]).T @ K + base_rows(l)
+        out[f"W{l}"] = net.from_columns(K @ np.abs(f.a[l - 1]).T)
+        if net.bias:
+            out[f"b{l}"] = net.from_columns(K.sum(axis=1, keepdims=True))
+    return out
+
+
+def complex_step_floor(net, f, m):
+    """The complex step's own error, beyond rounding: its h^2 truncation, and the underflow of
+    Im below the smallest normal number (tiny / h in every D^L and slope)."""
+    ones = lambda l: np.ones(f.z[l].shape)
+    scale = _ones_scale(net, f, ones)
+    r = net.scale(m)
+    return {name: r * (16 * COMPLEX_STEP ** 2 + (net.L + 4) * TINY / COMPLEX_STEP) * v
+            for name, v in scale.items()}
+
+
+def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None):
+    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds."""
+    s = scheme(method)
+    base = base_point(net, x, y) if base is None else base
+    structural = gradient_error(net, base.f, base.y, base.D_L, FLOAT64, B=base.B)
+    if not s.complex:
+        return _finite_differences(net, base, s, structural, progress)
+    f, m = base.f, base.m
+    W, _ = net.columns()
+    slope = slopes(net, f)
+    D = [None] * (net.L + 1)
+    total, done = sum(net.layers[1:]), 0
+    for l in range(net.L, 0, -1):
+        D[l] = unit_derivatives(net, base, l, slope)
+        done += net.layers[l]
+        if progress:
+            progress(done, total)
+    r = net.scale(m)
+    grad = {}
+    for l in range(1, net.L + 1):
+        gw = r * (D[l] @ f.a[l - 1].T)
+        if net.l2:
+            gw = gw + penalty_gradient(net, W[l])
+        grad[f"W{l}"] = net.from_columns(gw)
+        if net.bias:
+            grad[f"b{l}"] = net.from_columns(r * D[l].sum(axis=1, keepdims=True))
+    floor = complex_step_floor(net, f, m)
+    bound = {name: structural[name] + floor[name] for name in grad}
+    skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
+    return NumericGradient(grad, bound, skipped, total, s.name, D)
+
+
+def cost_rounding(net, base, values_size):
+    """A bound on the rounding of a computed C: its forward pass's error reaching C through D^L,
+    the loss's own rounding (n_L + 4 units of the largest value) and the reduction's sum."""
+    E_z, _ = forward_errors(net, base.f, EPS, 0.0)
+    r = net.scale(base.m)
+    through = r * float(np.sum(np.abs(base.D_L) * E_z[-1]))
+    own = (net.layers[-1] + base.m + 4) * EPS * values_size
+    return 2 * (through + own)
+
+
+def _shifted_costs(net, base, l, units, dz):
+    """C (P,) with z^l[units[p], :] shifted by the real dz[p], and whether each shift carried a
+    unit that is not smooth at 0 across it (P,).  Layers below l are reused from the base."""
+    f, y = base.f, base.y
+    W, b = net.columns()
+    L, P = net.L, len(units)
+    crossed = np.zeros(P, dtype=bool)
+    if l == L:
+        Z = np.repeat(f.z[L][None], P, axis=0)
+        Z[np.arange(P), units] += dz
+    else:
+        zu = f.z[l][units] + dz
+        if not net.sigmas[l - 1].smooth:
+            crossed |= ((zu > 0) != (f.z[l][units] > 0)).any(axis=-1)
+        dA = net.sigmas[l - 1](zu) - f.a[l][units]
+        # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
+        Z = f.z[l + 1] + W[l + 1][:, units].T[:, :, None] * dA[:, None, :]
+    k = l if l == L else l + 1
+    while True:
+        if not net.sigmas[k - 1].smooth:
+            crossed |= ((Z > 0) != (f.z[k] > 0)).any(axis=(-2, -1))
+        A = net.sigmas[k - 1](Z)
+        if k == L:
+            break
+        k += 1
+        Z = np.matmul(W[k], A) + b[k]
+    C = net.loss.per_example(Z, A, y, net.sigmas[-1]).sum(axis=-1)
+    return net.scale(base.m) * C, crossed
+
+
+def _finite_differences(net, base, s, structural, progress):
+    f, m = base.f, base.m
+    W, b = net.columns()
+    C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
+    grad, bound, skipped = {}, {}, {}
+    evaluations = done = 0
+    for p in net.params:
+        l = p.layer
+        value = W[l] if p.kind == "weight" else b[l]
+        units, sources = np.divmod(np.arange(value.size), value.shape[1])
+        h = s.step(value.ravel())
+        est, err = np.empty(value.size), np.empty(value.size)
+        skip = np.zeros(value.size, dtype=bool)
+        size = _chunk(value.size, 8 * 2 * max(net.layers[l:]) * m)
+        for start in range(0, value.size, size):
+            sl = slice(start, min(value.size, start + size))
+            moved = f.a[l - 1][sources[sl]] if p.kind == "weight" else np.ones((sl.stop - start, m))
+            values = []
+            for c in s.offsets:
+                if c == 0:
+                    values.append(np.full(sl.stop - start, C0))
+                    continue
+                C, crossed = _shifted_costs(net, base, l, units[sl], c * h[sl, None] * moved)
+                if net.l2 and p.kind == "weight":
+                    w = value.ravel()[sl]
+                    C = C + net.l2 * ((w + c * h[sl]) ** 2 - w ** 2)  # the L2 term's change
+                values.append(C)
+                skip[sl] |= crossed
+            # rounding is that of the values differenced, not only of C(theta): at a minimum of C,
+            # C(theta +- h) can be far larger than C(theta)
+            rounding = cost_rounding(net, base, np.max(np.abs(values), axis=0))
+            est[sl], err[sl] = s.combine(values, h[sl], rounding)
+            evaluations += (sl.stop - start) * s.evaluations
+            done += sl.stop - start
+            if progress:
+                progress(done, net.theta.size)
+        grad[p.name] = net.from_columns(est.reshape(value.shape))
+        bound[p.name] = net.from_columns(err.reshape(value.shape)) + structural[p.name]
+        skipped[p.name] = net.from_columns(skip.reshape(value.shape))
+    return NumericGradient(grad, bound, skipped, evaluations, s.name)
 
 
 @dataclass(frozen=True)
@@ -65,234 +269,59 @@ class Directional:
     directions: dict          # name -> V_P (layout shape, unit Frobenius norm)
     estimate: dict            # name -> numeric directional derivative
     error_bound: dict         # name -> its bound
-    scale: dict               # name -> sum F |V_P|
     evaluations: int
     method: str
 
 
-def _chunk(n_items, per_item):
-    return max(1, min(n_items, CHUNK_ELEMENTS // max(1, per_item)))
-
-
-def _columns_y(net, y):
-    return net.to_columns(np.asarray(y, dtype=float))
-
-
-def _shifted_losses(net, f, W, b, y, l, units, dz):
-    """Per-example losses (P, m) with z^l[units[p], :] shifted by dz[p], and whether each shift
-    carried a ReLU unit across its kink (P,).  Layers below l are reused from ``f``.
-
-    A purely imaginary shift is the complex step.  Its real parts are pinned to the base pass at
-    every layer: Re f(z + i h) = f(z) - h^2 f''(z) / 2 would otherwise drift by O(h^2), which can
-    carry a unit lying closer than that to a ReLU kink across it.  Pinned, every branch is taken
-    on exactly the z the backward pass sees, and only the first-order term Im = h f' travels.
-    """
-    L, P = net.L, len(units)
-    rows = np.arange(P)
-    pin = np.iscomplexobj(dz)
-    crossed = np.zeros(P, dtype=bool)
-    if l == L:
-        Z = np.repeat(f.z[L][None], P, axis=0).astype(dz.dtype)
-        Z[rows, units] += dz
-        first = L
-    else:
-        zu = f.z[l][units] + dz
-        if net.sigmas[l - 1].name in KINKED:
-            crossed |= ((zu.real > 0) != (f.z[l][units] > 0)).any(axis=-1)
-        au = net.sigmas[l - 1](zu)
-        dA = 1j * au.imag if pin else au - f.a[l][units]
-        # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
-        Z = f.z[l + 1] + W[l + 1][:, units].T[:, :, None] * dA[:, None, :]
-        first = l + 1
-    A = None  # a^{k-1}, set by the first pass of the loop
-    for k in range(first, L + 1):
-        if k > first:
-            Z = W[k] @ A + b[k]
-            if pin:
-                Z = f.z[k] + 1j * Z.imag
-        if net.sigmas[k - 1].name in KINKED:
-            crossed |= ((Z.real > 0) != (f.z[k] > 0)).any(axis=(-2, -1))
-        A = net.sigmas[k - 1](Z)
-    return net.loss.per_example(Z, A, y, net.sigmas[-1]), crossed
-
-
-def unit_derivatives(net, f, y, l, h=COMPLEX_STEP):
-    """D^l: dC_x / dz^l_ix for every unit i of layer l and example x, by the complex step."""
-    W, b = net.columns()
-    n, m = f.z[l].shape
-    D = np.empty((n, m))
-    size = _chunk(n, max(net.layers[l:]) * m)
-    for start in range(0, n, size):
-        units = np.arange(start, min(n, start + size))
-        dz = np.full((len(units), m), 1j * h)
-        C, _ = _shifted_losses(net, f, W, b, y, l, units, dz)
-        D[units] = C.imag / h
-    return D
-
-
-def term_scales(net, f, top):
-    """K^l for l = 1 ... L (index 0 unused) from K^L = top: K^l = s^l * (|W^{l+1}|^T K^{l+1})."""
-    W, _ = net.columns()
-    K = [None] * (net.L + 1)
-    K[net.L] = top
-    for l in range(net.L - 1, 0, -1):
-        K[l] = net.sigmas[l - 1].prime_scale(f.z[l], f.a[l]) * (np.abs(W[l + 1]).T @ K[l + 1])
-    return K
-
-
-def _entry_scales(net, f, K):
-    F = {}
-    for l in range(1, net.L + 1):
-        F[f"W{l}"] = net.from_columns(K[l] @ np.abs(f.a[l - 1]).T)
-        if net.bias:
-            F[f"b{l}"] = net.from_columns(K[l].sum(axis=1, keepdims=True))
-    return F
-
-
-def error_scales(net, f, y, D_L):
-    """(F, F1) per array: F sizes the rounding (gamma F), F1 the complex step's absolute floor.
-
-    The complex step has a truncation term of order h^2 in each output, which reaches an entry
-    through the same |W| products as the rounding; and it loses Im C below the smallest normal
-    number, an absolute error of about tiny / h in each dC_x/dz^l_ix whatever the weights.
-    F1 = h^2 F(K^L = 1) + (tiny / h) (sum_x |a^{l-1}_jx|, or m for a bias) covers both.
-    """
-    s_L = net.sigmas[-1].prime_scale(f.z[-1], f.a[-1])
-    F = _entry_scales(net, f, term_scales(net, f, np.abs(D_L) + (np.abs(f.a[-1]) + np.abs(y)) * s_L))
-    truncation = _entry_scales(net, f, term_scales(net, f, np.ones_like(D_L)))
-    underflow = _entry_scales(net, f, [None] + [np.ones_like(z) for z in f.z[1:]])
-    F1 = {name: 16 * COMPLEX_STEP**2 * truncation[name] + (len(net.layers) + 4) * TINY / COMPLEX_STEP
-          * underflow[name] for name in F}
-    return F, F1
-
-
-def numeric_gradient(net, x, y, method="complex_step", progress=None, forward=None):
-    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds.
-
-    ``forward``: ``net.forward(x)`` when the caller already has it (it is only reused, never
-    trusted for anything but the base point).
-    """
-    s = scheme(method)
-    f = net.forward(x) if forward is None else forward
-    y = _columns_y(net, y)
-    m = f.a[0].shape[1]
-    D_L = unit_derivatives(net, f, y, net.L)
-    F, F1 = error_scales(net, f, y, D_L)
-    g = gamma(net, m)
-    total = sum(net.layers[1:])
-    if s.complex:
-        D = [None] * net.L + [D_L]
-        done = net.layers[-1]
-        for l in range(net.L - 1, 0, -1):
-            D[l] = unit_derivatives(net, f, y, l)
-            done += net.layers[l]
-            if progress:
-                progress(done, total)
-        grad, skipped = {}, {}
-        for l in range(1, net.L + 1):
-            grad[f"W{l}"] = net.from_columns(D[l] @ f.a[l - 1].T)
-            if net.bias:
-                grad[f"b{l}"] = net.from_columns(D[l].sum(axis=1, keepdims=True))
-        bound = {name: g * F[name] + F1[name] for name in grad}
-        skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
-        return NumericGradient(grad, bound, F, skipped, total, s.name, D)
-    # C is computed from terms of size |C_x| and, through a^L, dC/dz^L times |z^L|: its rounding
-    K_L = np.abs(D_L) + (np.abs(f.a[-1]) + np.abs(y))
-    magnitude = (net.layers[-1] + 1) * (np.abs(net.loss.per_example(
-        f.z[-1], f.a[-1], y, net.sigmas[-1])).sum() + (K_L * (np.abs(f.z[-1]) + 1)).sum())
-    return _finite_differences(net, f, y, s, F, g, magnitude, progress)
-
-
-def _finite_differences(net, f, y, s, F, g, magnitude, progress):
-    W, b = net.columns()
-    m = f.a[0].shape[1]
-    base = net.loss.per_example(f.z[-1], f.a[-1], y, net.sigmas[-1])
-    grad, bound, skipped = {}, {}, {}
-    evaluations = entries_done = 0
-    n_params = net.theta.size
-    for l in range(1, net.L + 1):
-        for kind, value in (("W", W[l]), ("b", b[l] if net.bias else None)):
-            if value is None:
-                continue
-            units, sources = np.divmod(np.arange(value.size), value.shape[1])
-            h = s.step(value.ravel())
-            est = np.empty(value.size)
-            err = np.empty(value.size)
-            skip = np.zeros(value.size, dtype=bool)
-            size = _chunk(value.size, max(net.layers[l:]) * m)
-            for start in range(0, value.size, size):
-                sl = slice(start, min(value.size, start + size))
-                moved = f.a[l - 1][sources[sl]] if kind == "W" else np.ones((sl.stop - start, m))
-                values = []
-                for c in s.offsets:
-                    if c == 0:
-                        values.append(np.full(sl.stop - start, base.sum()))
-                        continue
-                    C, crossed = _shifted_losses(net, f, W, b, y, l, units[sl],
-                                                 c * h[sl, None] * moved)
-                    values.append(C.sum(axis=-1))
-                    skip[sl] |= crossed
-                # rounding is eps times the size of the values differenced, not only of C(theta):
-                # at a minimum of C, C(theta +- h) can be far larger than C(theta)
-                sizes = np.maximum(magnitude, (net.layers[-1] + 1) * np.max(np.abs(values), axis=0))
-                est[sl], err[sl] = s.combine(values, h[sl], sizes)
-                evaluations += (sl.stop - start) * sum(1 for c in s.offsets if c != 0)
-                entries_done += sl.stop - start
-                if progress:
-                    progress(entries_done, n_params)
-            name = f"{kind}{l}"
-            grad[name] = net.from_columns(est.reshape(value.shape))
-            bound[name] = net.from_columns(err.reshape(value.shape)) + g * F[name]
-            skipped[name] = net.from_columns(skip.reshape(value.shape))
-    return NumericGradient(grad, bound, F, skipped, evaluations, s.name)
-
-
-def directional(net, x, y, method="complex_step", seed=0, exclude=None, forward=None):
+def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=None, bounds=None):
     """The directional derivative of C along one random unit direction per parameter array.
 
     ``exclude``: {name: bool mask} of entries the directions must not move (gradients undefined
-    there, at a ReLU kink); ``forward``: ``net.forward(x)`` if the caller has it.
+    there, at a kink).  ``bounds``: {name: per-entry bound} of the rounding to weigh by |V|.
     """
     s = scheme(method)
     rng = np.random.default_rng(seed)
-    f = net.forward(x) if forward is None else forward
-    y = _columns_y(net, y)
-    m = f.a[0].shape[1]
-    F, F1 = error_scales(net, f, y, unit_derivatives(net, f, y, net.L))
+    base = base_point(net, x, y) if base is None else base
+    f, m = base.f, base.m
+    if bounds is None:
+        bounds = gradient_error(net, f, base.y, base.D_L, FLOAT64, B=base.B)
+    floor = complex_step_floor(net, f, m) if s.complex else {}
     W, b = net.columns()
-    directions, estimate, bound, scale = {}, {}, {}, {}
+    directions, estimate, bound = {}, {}, {}
     evaluations = 0
-    for name in net.names:
-        l = int(name[1:])
-        V = rng.standard_normal(net.shapes[name])
+    for p in net.params:
+        l = p.layer
+        V = rng.standard_normal(p.shape)
         if exclude is not None:
-            V[exclude[name]] = 0.0
+            V[exclude[p.name]] = 0.0
         norm = np.linalg.norm(V)
         V = V / norm if norm > 0 else V
         Vc = net.from_columns(V)  # the columns view of a layout array is its from_columns
-        theta = (W if name[0] == "W" else b)[l]
-        h = float(s.step(np.max(np.abs(theta)))) if not s.complex else COMPLEX_STEP
+        theta = W[l] if p.kind == "weight" else b[l]
+        h = COMPLEX_STEP if s.complex else float(s.step(np.max(np.abs(theta))))
+        C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
         values = []
         for c in s.offsets:
             if c == 0:
-                values.append(np.float64(net.loss.value(f.z[-1], f.a[-1], y, net.sigmas[-1])))
+                values.append(np.float64(C0))
                 continue
-            dz = c * h * (Vc @ f.a[l - 1] if name[0] == "W" else np.broadcast_to(Vc, f.z[l].shape))
+            dz = c * h * (Vc @ f.a[l - 1] if p.kind == "weight" else np.broadcast_to(Vc, f.z[l].shape))
             Z = f.z[l] + dz
-            A = None  # a^{k-1}, set by the first pass of the loop
             for k in range(l, net.L + 1):
                 if k > l:
                     Z = W[k] @ A + b[k]
-                    if s.complex:  # pinned real parts, as in _shifted_losses
+                    if s.complex:  # pinned real parts, as in the module docstring
                         Z = f.z[k] + 1j * Z.imag
                 A = net.sigmas[k - 1](Z)
-            values.append(net.loss.value(Z, A, y, net.sigmas[-1]))
+            C = net.scale(m) * net.loss.per_example(Z, A, base.y, net.sigmas[-1]).sum()
+            if net.l2 and p.kind == "weight":
+                C = C + net.l2 * (((theta + c * h * Vc) ** 2).sum() - (theta ** 2).sum())
+            values.append(C)
             evaluations += 1
-        magnitude = np.abs(net.loss.per_example(f.z[-1], f.a[-1], y, net.sigmas[-1])).sum()
-        est, err = s.combine(values, h, magnitude * (net.layers[-1] + 1))
-        directions[name] = V
-        estimate[name] = float(est)
-        scale[name] = float(np.sum(F[name] * np.abs(V)))
-        floor = float(np.sum(F1[name] * np.abs(V))) if s.complex else 0.0
-        bound[name] = float(err) + gamma(net, m) * scale[name] + floor
-    return Directional(directions, estimate, bound, scale, evaluations, s.name)
+        rounding = cost_rounding(net, base, float(np.max(np.abs(np.real(values)))))
+        est, err = s.combine(values, h, rounding)
+        directions[p.name] = V
+        estimate[p.name] = float(est)
+        extra = float(np.sum(floor[p.name] * np.abs(V))) if s.complex else 0.0
+        bound[p.name] = float(err) + float(np.sum(bounds[p.name] * np.abs(V))) + extra
+    return Directional(directions, estimate, bound, evaluations, s.name)

@@ -21,15 +21,49 @@ import contextlib
 import importlib.util
 import sys
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .differentiate import EPS
+from .rounding import FLOAT64, PRECISIONS, Precision
 
-__all__ = ["PluginError", "load_plugin", "impl_gradient", "IMPL_KINDS"]
+__all__ = ["PluginError", "load_plugin", "impl_gradient", "IMPL_KINDS", "AnalyticGradient",
+           "detect_precision"]
 
 IMPL_KINDS = ("gradient", "step")
+
+
+@dataclass(frozen=True)
+class AnalyticGradient:
+    """The gradient under test: arrays by name (float64, layout shapes), what produced it, the
+    precision it was computed in, and any extra tolerance (the rounding of a step's recovery)."""
+
+    gradient: dict
+    target: str
+    precision: Precision = FLOAT64
+    inputs_rounded: bool = False
+    extra: dict = field(default_factory=dict)
+    notes: tuple = ()
+
+
+def detect_precision(arrays):
+    """The precision the arrays were computed in: their dtype when narrower than float64, else
+    the narrowest precision that holds every value exactly (float32 arithmetic returned as
+    float64), judged only when at least two values are not whole numbers."""
+    arrays = [np.asarray(a) for a in arrays]
+    narrow = [a.dtype for a in arrays if a.dtype.kind == "f" and a.dtype.itemsize < 8]
+    if narrow:
+        return Precision.of(min(narrow, key=lambda d: d.itemsize))
+    values = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays] or [np.zeros(0)])
+    values = values[np.isfinite(values)]
+    if np.count_nonzero(values != np.round(values)) < 2:
+        return FLOAT64
+    for name in ("float16", "float32"):
+        with np.errstate(over="ignore"):
+            if np.array_equal(values.astype(name).astype(float), values):
+                return PRECISIONS[name]
+    return FLOAT64
 
 
 class PluginError(ValueError):
@@ -138,12 +172,6 @@ def _copies(net):
             None if not net.bias else [b.copy() for b in net.biases])
 
 
-def _float32_notes(arrays):
-    return [f"{name} came back as {a.dtype}: its rounding (about {np.finfo(a.dtype).eps:.0e}) is far "
-            "above float64's, so compute in float64" for name, a in arrays.items()
-            if a.dtype.kind == "f" and a.dtype.itemsize < 8]
-
-
 def _gradient(net, x, y, fn):
     result = _call(fn, *_copies(net), x.copy(), y.copy())
     if result is None:
@@ -165,12 +193,12 @@ def _gradient(net, x, y, fn):
         if nabla_b is None:
             raise PluginError(f"{_name(fn)} returned nabla_b = None, but the network has biases")
         grads.update(zip(bs, _arrays(fn, nabla_b, "nabla_b", bs, net.layout)))
-    return grads, {}
+    return grads
 
 
 def _step(net, x, y, fn, lr):
+    """(after, dtype arrays) of one step from the network's parameters."""
     weights, biases = _copies(net)
-    before = net.parameters()
     result = _call(fn, weights, biases, x.copy(), y.copy(), lr)
     if result is not None:
         if not isinstance(result, (list, tuple)) or len(result) != 2:
@@ -184,27 +212,55 @@ def _step(net, x, y, fn, lr):
             raise PluginError(f"{_name(fn)} returned biases = None, but the network has biases")
         after.update(zip(_expected(net, "b"), _arrays(fn, biases, "biases", _expected(net, "b"),
                                                        net.layout)))
-    grads = {name: (before[name] - after[name]) / lr for name in net.names}
-    # before - after is exact to eps max(|w|, |w'|); dividing by the power of two lr is exact
-    rounding = {name: 2 * EPS * np.maximum(np.abs(before[name]), np.abs(after[name])) / lr
-                for name in net.names}
-    return grads, rounding, after
+    return after
+
+
+def recover_step(before, after, lr, precision):
+    """(gradient, rounding) from a step: (before - after) / lr.
+
+    before - after is exact to u max(|w|, |w'|) (Sterbenz where they are close, one rounding
+    otherwise) and dividing by the power of two lr is exact; the step itself was rounded once more
+    when it was written into w'.
+    """
+    grads, rounding = {}, {}
+    for name in before:
+        b = np.asarray(before[name], dtype=float)
+        a = np.asarray(after[name], dtype=float)
+        grads[name] = (b - a) / lr
+        rounding[name] = 2 * precision.eps * np.maximum(np.abs(b), np.abs(a)) / lr
+    return grads, rounding
+
+
+def choose_lr(net, probe):
+    """A power of two with lr |g| >= |w| in every array, from a probe's gradient: then the step's
+    recovery loses nothing beyond u |g| (see ``recover_step``)."""
+    params = net.parameters()
+    ratios = [np.max(np.abs(params[n])) / np.max(np.abs(g))
+              for n, g in probe.items() if np.max(np.abs(g)) > 0]
+    return 2.0 ** int(np.clip(np.ceil(np.log2(max(ratios))), -30, 60)) if ratios else 1.0
 
 
 def impl_gradient(net, x, y, fn, kind="gradient"):
-    """(gradient, extra tolerance, notes) from a user's function: name -> array, layout shapes."""
+    """The ``AnalyticGradient`` of a user's function: name -> array, layout shapes."""
     if kind not in IMPL_KINDS:
         raise ValueError(f"`impl_kind` must be 'gradient' or 'step'; got {kind!r}")
     if not callable(fn):
         raise TypeError(f"`impl` must be a function; got {fn!r}")
+    target = f"{_name(fn)} ({kind})"
     if kind == "gradient":
-        grads, extra = _gradient(net, x, y, fn)
-        return grads, extra, _float32_notes(grads)
-    probe, _, after = _step(net, x, y, fn, 1.0)
-    ratios = [np.max(np.abs(net.parameters()[n])) / np.max(np.abs(g))
-              for n, g in probe.items() if np.max(np.abs(g)) > 0]
-    lr = 2.0 ** int(np.clip(np.ceil(np.log2(max(ratios))), -30, 60)) if ratios else 1.0
-    grads, extra, after = _step(net, x, y, fn, lr)
-    notes = [f"step plug-in run with lr = 2^{int(np.log2(lr))} = {lr:g} (chosen so the gradient is "
-             "recovered exactly to rounding)"] + _float32_notes(after)
-    return grads, extra, notes
+        grads = _gradient(net, x, y, fn)
+        precision = detect_precision(grads.values())
+        return AnalyticGradient({n: np.asarray(g, dtype=float) for n, g in grads.items()}, target,
+                                precision, precision is not FLOAT64)
+    before = net.parameters()
+    after = _step(net, x, y, fn, 1.0)
+    probe, _ = recover_step(before, after, 1.0, FLOAT64)
+    lr = choose_lr(net, probe)
+    after = _step(net, x, y, fn, lr)
+    grads, _ = recover_step(before, after, lr, FLOAT64)
+    precision = min(detect_precision(after.values()), detect_precision(grads.values()),
+                    key=lambda p: p.eps * -1)
+    grads, rounding = recover_step(before, after, lr, precision)
+    notes = (f"step plug-in run with lr = 2^{int(np.log2(lr))} = {lr:g} (chosen so the gradient "
+             "is recovered exactly to rounding)",)
+    return AnalyticGradient(grads, target, precision, precision is not FLOAT64, rounding, notes)

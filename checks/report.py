@@ -1,4 +1,4 @@
-"""Result objects of a gradient check: per parameter array and for the whole network."""
+"""Result objects of a gradient check: per entry, per parameter array, and for the whole check."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ import json
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Entry", "ParameterCheck", "Report"]
+__all__ = ["Entry", "ParameterCheck", "Report", "finite_or_none"]
+
+
+def finite_or_none(value):
+    """A float for JSON, or None where it is not finite (JSON has no inf or NaN)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One gradient entry: where it is, both values, and the tolerance it was held to."""
+    """One gradient entry: where it is, both values, the tolerance it was held to, the verdict."""
 
     index: tuple
     analytic: float
@@ -22,10 +28,23 @@ class Entry:
     def error(self):
         return abs(self.analytic - self.numeric)
 
+    @property
+    def passed(self):
+        return bool(self.error <= self.tolerance)
+
+    def to_dict(self):
+        return {"index": list(self.index), "analytic": finite_or_none(self.analytic),
+                "numeric": finite_or_none(self.numeric), "tolerance": finite_or_none(self.tolerance),
+                "passed": self.passed}
+
 
 @dataclass(frozen=True)
 class ParameterCheck:
-    """The check of one parameter array (``W2``, ``b1``, ...)."""
+    """The check of one parameter array (``W2``, ``b1``, or an input ``dx`` of a layer).
+
+    ``max_relative_error`` is max |analytic - numeric| / max |numeric| over the array's compared
+    entries: an array returned exactly k times the true gradient reads |k - 1|.
+    """
 
     name: str
     connects: str             # "layer 1 -> layer 2"
@@ -34,51 +53,46 @@ class ParameterCheck:
     max_relative_error: float
     checked: int              # entries compared
     mismatches: int           # entries outside their tolerance
-    skipped: int = 0          # entries not compared (at or across a ReLU kink)
+    skipped: int = 0          # entries not compared (at or across a kink)
     worst: tuple = ()         # the worst entries, worst first
 
     def to_dict(self):
         return {
             "name": self.name, "connects": self.connects, "shape": list(self.shape),
-            "passed": self.passed, "max_relative_error": _finite(self.max_relative_error),
+            "passed": self.passed, "max_relative_error": finite_or_none(self.max_relative_error),
             "checked": self.checked, "mismatches": self.mismatches, "skipped": self.skipped,
-            "worst": [{"index": list(e.index), "analytic": _finite(e.analytic),
-                       "numeric": _finite(e.numeric), "tolerance": _finite(e.tolerance)}
-                      for e in self.worst],
+            "worst": [e.to_dict() for e in self.worst],
         }
-
-
-def _finite(value):
-    """JSON has no inf or NaN: they are written as strings."""
-    value = float(value)
-    return value if math.isfinite(value) else str(value)
 
 
 @dataclass(frozen=True)
 class Report:
-    """The outcome of ``checks.gradcheck``.
+    """The outcome of a check.
 
-    ``passed``: every compared entry is within its tolerance.  ``max_relative_error``: the largest
-    over the arrays of max |analytic - numeric| / max(|numeric|, F) per entry, where F is the size of
-    the terms the entry is summed from (so an entry that is zero by cancellation is not divided by
-    zero).  ``diagnosis``: what is wrong, in plain words, when it failed.
+    ``passed``: every compared entry is within its tolerance, which comes from the error model
+    (``checks.rounding``), not from a fixed threshold.  ``max_relative_error``: the largest of the
+    arrays' (see ``ParameterCheck``).  ``diagnosis``: what is wrong, in plain words, when it failed.
+    ``precision``: the precision the gradient was judged at (float64, or float32 where the code
+    computed in it).
     """
 
     passed: bool
     max_relative_error: float
     parameters: tuple
-    checked: str              # "variant 'code2'" or "examples/train.py:train (step)"
+    target: str               # "variant 'code2'" or "examples/train.py:train (step)"
     method: str
     mode: str                 # "full" or "directional"
     evaluations: int
     network: str
     diagnosis: str = ""
     notes: tuple = field(default=())
+    precision: str = "float64"
+    findings: tuple = field(default=())
 
     def __repr__(self):
         failing = [p.name for p in self.parameters if not p.passed]
         return (f"Report(passed={self.passed}, max_relative_error={self.max_relative_error:.3g}, "
-                f"checked={self.checked!r}, failing={failing!r}, method={self.method!r}, "
+                f"target={self.target!r}, failing={failing!r}, method={self.method!r}, "
                 f"mode={self.mode!r})")
 
     def parameter(self, name):
@@ -87,45 +101,33 @@ class Report:
                 return p
         raise KeyError(name)
 
+    @property
+    def failing(self):
+        return [p.name for p in self.parameters if not p.passed]
+
     def to_dict(self):
         return {
             "passed": self.passed,
-            "max_relative_error": _finite(self.max_relative_error),
+            "max_relative_error": finite_or_none(self.max_relative_error),
             "parameters": [p.to_dict() for p in self.parameters],
-            "checked": self.checked,
+            "target": self.target,
             "method": self.method,
             "mode": self.mode,
+            "precision": self.precision,
             "evaluations": self.evaluations,
             "network": self.network,
             "diagnosis": self.diagnosis,
+            "findings": [f.to_dict() for f in self.findings],
             "notes": list(self.notes),
         }
 
     def to_json(self):
-        return json.dumps(self.to_dict(), indent=2)
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     def __str__(self):
-        verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"gradcheck {verdict}: {self.checked} on {self.network}",
-                 f"  numeric side: {self.method.replace('_', ' ')}, {self.mode} check, "
-                 f"{self.evaluations} evaluations"]
-        width = max(len(f"{p.name}: {p.connects}") for p in self.parameters)
-        for p in self.parameters:
-            label = f"{p.name}: {p.connects}".ljust(width)
-            status = "ok  " if p.passed else "FAIL"
-            extra = f"  {p.mismatches} of {p.checked} entries off" if p.mismatches else ""
-            if p.skipped:
-                extra += f"  ({p.skipped} not compared: at a ReLU kink)"
-            lines.append(f"  {label}  {status}  max relative error {p.max_relative_error:.2e}{extra}")
-        failing = [p for p in self.parameters if not p.passed]
-        if failing:
-            lines.append("  worst entries (analytic vs numeric):")
-            for p in failing:
-                for e in p.worst[:3]:
-                    where = f"{p.name}[{', '.join(map(str, e.index))}]" if e.index else p.name
-                    lines.append(f"    {where:<14} {e.analytic: .10e}  {e.numeric: .10e}")
-        for note in self.notes:
-            lines.append(f"  note: {note}")
-        if self.diagnosis:
-            lines.append(f"  diagnosis: {self.diagnosis}")
-        return "\n".join(lines)
+        from .formats import render_text
+        return render_text(self)
+
+    def _repr_html_(self):
+        from .formats import render_html
+        return render_html(self)

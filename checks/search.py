@@ -8,26 +8,25 @@ same call finds the same network.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from backprop import VARIANTS, save_config
-from backprop.network import suggest
+from backprop.registry import lookup
 
 from .check import gradcheck
 from .strategies import networks_with_batches
 
-__all__ = ["find_smallest", "search_command"]
+__all__ = ["find_smallest", "search_command", "output_paths"]
 
 
 def find_smallest(variant, max_examples=500):
     """(net, x, y): a smallest network and batch on which ``variant`` fails the check, or None."""
-    if variant not in VARIANTS or variant == "correct":
-        choices = [v for v in VARIANTS if v != "correct"]
-        raise ValueError(f"--search takes a wrong variant: one of {', '.join(choices)}; got "
-                         f"{variant!r}{suggest(variant, choices)}")
+    wrong = {name: v for name, v in VARIANTS.items() if name != "correct"}
+    lookup(wrong, variant, "--search")
 
     def fails(problem):
         try:
@@ -45,20 +44,48 @@ def find_smallest(variant, max_examples=500):
         return None
 
 
-def search_command(variant, out, max_examples, stdout, stderr):
+def output_paths(out, force):
+    """The config and the .npz files a search will write at ``out``, checked before it runs: the
+    folder exists and is writable, and nothing there is replaced without ``force``."""
+    path = Path(out)
+    if path.suffix not in (".toml", ".json"):
+        path = path.with_suffix(".toml")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {str(out)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {str(out)!r}: the folder {str(folder)!r} is not writable")
+    paths = [path, folder / f"{path.stem}-weights.npz", folder / f"{path.stem}-data.npz"]
+    existing = [p for p in paths if os.path.lexists(p)]
+    if existing and not force:
+        raise ValueError(f"--out {str(out)!r}: {str(existing[0])!r} already exists; pass --force "
+                         "to replace it")
+    for p in existing:
+        if p.is_dir() and not p.is_symlink():
+            raise ValueError(f"--out {str(out)!r}: {str(p)!r} is a directory")
+    return paths
+
+
+def search_command(variant, out, max_examples, force, stdout, stderr):
+    wrong = {name: v for name, v in VARIANTS.items() if name != "correct"}
+    try:
+        lookup(wrong, variant, "--search")
+    except ValueError as e:
+        raise ValueError(f"--search takes a wrong variant: {e}") from None
+    paths = output_paths(out, force)
     found = find_smallest(variant, max_examples)
     if found is None:
         stderr.write(f"gradcheck: no network found on which '{variant}' is wrong in "
                      f"{max_examples} tries\n")
         return 1
     net, x, y = found
-    path = Path(out)
-    if path.suffix not in (".toml", ".json"):
-        path = path.with_suffix(".toml")
-    save_config(path, net, x, y)
+    for p in paths:  # replace a link itself, never the file it points to
+        if p.is_symlink():
+            p.unlink()
+    save_config(paths[0], net, x, y)
     report = gradcheck(net, x, y, variant=variant)
     stdout.write(f"smallest network found on which '{variant}' is wrong "
                  f"({net.theta.size} parameters, batch {net.batch_size(x)}):\n  {net!r}\n"
                  f"  x = {x.tolist()}\n  y = {y.tolist()}\n\n{report}\n\n"
-                 f"saved as {path}; re-run it with:\n  gradcheck {path} --variant {variant}\n")
+                 f"saved as {paths[0]}; re-run it with:\n  gradcheck {paths[0]} --variant {variant}\n")
     return 0

@@ -6,14 +6,15 @@ from checks import gradcheck
 
 WRONG = [v for v in VARIANTS if v != "correct"]
 DIAGNOSES = {
-    "code2": ["earlier layers are wrong", "BP2", "`code2`"],
+    "code2": ["first wrong layer in backward order is layer 2", "BP2", "`code2`"],
     "prime_of_z": ["`prime_of_z`"],
     "missing_transpose": ["`missing_transpose`"],
-    "bias_one_example": ["bias gradients hold example 0's delta", "`bias_one_example`"],
+    "bias_one_example": ["b1, b2, b3 are each the first example's gradient alone",
+                         "`bias_one_example`"],
     "sign_flip": ["sign flipped", "`sign_flip`"],
     "factor_two": ["exactly 2 times", "`factor_two`"],
     "mean": ["1/m = 1/6", "`mean`"],
-    "overwrite": ["the last of the batch alone", "`overwrite`"],
+    "overwrite": ["Every array is the last example's gradient alone", "`overwrite`"],
     "wrong_layer_prime": ["`wrong_layer_prime`"],
     "extra_output_prime": ["BP1", "`extra_output_prime`"],
 }
@@ -141,7 +142,7 @@ def test_a_unit_exactly_at_a_relu_kink_is_left_out_not_failed():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(variant="code3"), "did you mean 'code2'"),
     (dict(method="complex"), "`method` must be one of"),
-    (dict(mode="partial"), "`mode` must be 'full' or 'directional'"),
+    (dict(mode="partial"), "`mode` must be one of full, directional"),
     (dict(impl_kind="update", impl=lambda *a: None), "`impl_kind` must be"),
     (dict(impl=42), "`impl` must be a function"),
 ])

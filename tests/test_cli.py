@@ -25,7 +25,7 @@ def test_the_correct_pass_exits_0_and_code2_exits_1_with_its_diagnosis(examples)
     status, out, _ = run(examples / "nielsen.toml")
     assert status == 0 and "PASSED" in out
     status, out, _ = run(examples / "seed.toml", "--variant", "code2")
-    assert status == 1 and "earlier layers are wrong" in out and "`code2`" in out
+    assert status == 1 and "first wrong layer in backward order" in out and "`code2`" in out
 
 
 def test_json_output_has_the_contract_keys(examples):
@@ -40,7 +40,7 @@ def test_json_output_has_the_contract_keys(examples):
 @pytest.mark.parametrize("argv, status, phrase", [
     (["seed.toml", "--impl", "seeds_train.py:train_code1", "--impl-kind", "step"], 0, "PASSED"),
     (["seed.toml", "--impl", "seeds_train.py:train_code2", "--impl-kind", "step"], 1,
-     "earlier layers are wrong"),
+     "first wrong layer in backward order"),
     (["nielsen.toml", "--impl", "nielsen_backprop.py:gradient"], 0, "PASSED"),
     (["nielsen.toml", "--impl", "nielsen_backprop.py:gradient_overwriting"], 1,
      "overwrites nabla_w and nabla_b"),

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from backprop import ConfigError, Network, load_config, save_config
-from backprop.config import estimate_check_bytes
 
 EXAMPLES = ["seed", "nielsen", "iamtrask", "softmax"]
 
@@ -46,14 +45,14 @@ BAD_CONFIGS = [
     ("layers = [3, 2", "TOML syntax error"),
     ("activations = 'sigmoid'", "missing field `layers`"),
     ("layers = [3, 0]", "`layers[1]` must be a positive integer; got 0"),
-    ("layers = [3, 2]\nactivation = 'relu'", "unknown field `activation` (did you mean 'activations'?)"),
+    ("layers = [3, 2]\nactivation = 'relu'", "unknown field 'activation' (did you mean 'activations'?)"),
     ("layers = [3, 2]\nactivations = 'sigmod'", "(did you mean 'sigmoid'?)"),
     ("layers = [3, 2]\nloss = 'half_squared_eror'", "(did you mean 'half_squared_error'?)"),
     ("layers = [3, 2]\nbias = 'no'", "`bias` must be true or false; got 'no'"),
     ("layers = [3, 2]\nbatch = 0", "`batch` must be a positive integer; got 0"),
     ("layers = [3, 2]\nseed = -1", "`seed` must be a non-negative integer; got -1"),
     ("layers = [3, 2]\nweights = 'missing.npz'", "does not exist"),
-    ("layers = [100000, 100000, 10]", "GiB of memory"),
+    ("layers = [100000, 100000, 10]", "GiB for the network alone"),
 ]
 
 
@@ -105,10 +104,6 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     again, _, _ = load_config("sub/n.toml")
     np.testing.assert_array_equal(again.theta, net.theta)
-
-
-def test_the_memory_estimate_grows_with_the_parameters():
-    assert estimate_check_bytes([784, 30, 10], 10) < 2**28 < estimate_check_bytes([10**5] * 3, 10)
 
 
 def test_a_json_config_is_read_like_toml(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("sklearn", reason="the experiment needs the `digits` extra (scikit-learn)")
 
-from backprop.experiment import main, run_experiment  # noqa: E402
+from experiments.learning_rate import main, run_experiment  # noqa: E402
 
 
 @pytest.fixture(scope="module")

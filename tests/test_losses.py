@@ -25,7 +25,7 @@ def test_each_loss_value_and_output_delta_match_their_closed_forms(loss, sigma, 
                                                                     closed_delta):
     a = sigma(Z)
     C = LOSSES[loss]
-    np.testing.assert_allclose(C.value(Z, a, y, sigma), closed_value(a, y), rtol=1e-13)
+    np.testing.assert_allclose(C.per_example(Z, a, y, sigma).sum(axis=-1), closed_value(a, y), rtol=1e-13)
     np.testing.assert_allclose(C.delta(Z, a, y, sigma), closed_delta(a, y), rtol=1e-12, atol=1e-15)
 
 
@@ -45,5 +45,5 @@ def test_cross_entropy_stays_finite_for_saturated_outputs():
     z = np.array([[800.0], [-800.0]])
     y = np.array([[0.0], [1.0]])
     for loss, sigma in (("binary_cross_entropy", SIGMOID), ("categorical_cross_entropy", SOFTMAX)):
-        value = LOSSES[loss].value(z, sigma(z), y, sigma)
+        value = LOSSES[loss].per_example(z, sigma(z), y, sigma).sum(axis=-1)
         assert np.isfinite(value) and value > 1000

@@ -36,7 +36,7 @@ def test_weights_and_biases_are_views_into_the_flat_parameter_vector():
     net = Network([2, 3, 1], seed=0)
     net.theta[:] = np.arange(net.theta.size)
     assert net.weights[0][0, 1] == 1 and net.biases[1][0, 0] == net.theta.size - 1
-    assert net.describe("W2") == "W2: layer 1 -> layer 2"
+    assert net.param("W2").connects == "layer 1 -> layer 2" and net.param("b1").kind == "bias"
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from backprop import Network, backward, load_config
-from checks.numeric import METHODS, directional, numeric_gradient
+from checks.differentiate import SCHEMES as METHODS
+from checks.numeric import directional, numeric_gradient
 
 
 def problem(layout="columns", seed=0):

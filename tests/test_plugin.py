@@ -26,10 +26,11 @@ def test_a_step_is_recovered_exactly_to_rounding_whatever_its_sign_convention(la
         for b, g in zip(biases, nabla_b):
             b += lr * (-g)
 
-    grads, extra, notes = impl_gradient(net, x, y, ascent_written_step, "step")
+    got = impl_gradient(net, x, y, ascent_written_step, "step")
     for name in net.names:
-        assert np.all(np.abs(grads[name] - exact[name]) <= extra[name] + 1e-17 * np.abs(exact[name]))
-    assert "lr = 2^" in notes[0]
+        assert np.all(np.abs(got.gradient[name] - exact[name])
+                      <= got.extra[name] + 1e-17 * np.abs(exact[name]))
+    assert "lr = 2^" in got.notes[0] and got.precision.name == "float64"
 
 
 def test_a_step_may_return_new_arrays_instead_of_updating_in_place():
@@ -43,7 +44,7 @@ def test_a_step_may_return_new_arrays_instead_of_updating_in_place():
     assert gradcheck(net, x, y, impl=functional_step, impl_kind="step").passed
 
 
-def test_a_float32_gradient_fails_and_says_why():
+def test_a_float32_gradient_is_judged_at_float32_and_says_so():
     net, x, y = net_and_batch()
 
     def single_precision(weights, biases, x, y):
@@ -51,8 +52,8 @@ def test_a_float32_gradient_fails_and_says_why():
         return [g.astype(np.float32) for g in nabla_w], [g.astype(np.float32) for g in nabla_b]
 
     report = gradcheck(net, x, y, impl=single_precision)
-    assert not report.passed
-    assert any("float32" in note for note in report.notes)
+    assert report.passed and report.precision == "float32"
+    assert any("computed in float32" in note for note in report.notes)
 
 
 def test_the_plugin_receives_copies_and_cannot_change_the_network():

@@ -7,12 +7,13 @@ from checks import gradcheck
 from checks.report import Entry, ParameterCheck, Report
 
 
-def test_infinite_errors_are_written_as_strings_so_the_json_stays_valid():
+def test_infinite_errors_are_written_as_null_so_the_json_stays_valid():
     p = ParameterCheck("W1", "layer 0 -> layer 1", (1, 1), False, float("inf"), 1, 1,
                        worst=(Entry((0, 0), float("nan"), 1.0, 1e-16),))
     r = Report(False, float("inf"), (p,), "variant 'x'", "complex_step", "full", 1, "net")
-    d = json.loads(json.dumps(r.to_dict()))
-    assert d["max_relative_error"] == "inf" and d["parameters"][0]["worst"][0]["analytic"] == "nan"
+    d = json.loads(r.to_json())
+    assert d["max_relative_error"] is None and d["parameters"][0]["worst"][0]["analytic"] is None
+    assert d["parameters"][0]["worst"][0]["passed"] is False
 
 
 def test_the_text_report_lines_up_one_line_per_array_and_names_the_layers():
@@ -22,6 +23,7 @@ def test_the_text_report_lines_up_one_line_per_array_and_names_the_layers():
     assert lines[0].startswith("gradcheck FAILED: variant 'sign_flip' on [2, 3, 1]")
     assert lines[2].startswith("  W1: layer 0 -> layer 1") and lines[3].startswith("  b1: bias of layer 1")
     assert "diagnosis: Every array is the true gradient with its sign flipped" in text
+    assert "FAIL  error" in text and "vs tolerance" in text  # worst entries marked, tolerance beside
 
 
 def test_a_report_has_a_short_repr():

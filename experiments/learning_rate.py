@@ -1,6 +1,6 @@
 """Why code (2) seemed to train better: the learning-rate experiment on real handwritten digits.
 
-    gradcheck-experiment [--epochs 30] [--etas 0.03 0.1 ...] [--out results/experiment]
+    python experiments/learning_rate.py [--epochs 30] [--etas 0.03 0.1 ...] [--out results/experiment]
 
 Trains the seeds' kind of network (sigmoid, two hidden layers, no biases, 1/2 squared error) with
 code (1) (the correct pass) and code (2) over a grid of learning rates, from the same initial
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import Network
-from .training import accuracy, sgd
-from .variants import VARIANTS
+from backprop import Network
+from backprop.training import accuracy, sgd
+from backprop.variants import VARIANTS
 
 __all__ = ["load_digits", "run_experiment", "main"]
 

@@ -1,0 +1,389 @@
+"""What is wrong, in plain words: findings fitted from the numbers, not looked up.
+
+The diagnosis is a list of small rules.  Each per-array rule looks at one failing array and says,
+when the numbers fit, how it is wrong: exactly k times the truth (naming k when it is a
+meaningful constant), zero, transposed, off by the L2 term, one example's gradient alone, signs
+flipped in some rows, or a single entry, row or column wrong.  Whole-check rules then say what
+the arrays show together: one factor for all (a cost convention: the config key that describes
+the code), where the error starts in backward order and whether the arrays below inherit it, and
+an exact match with the catalogue.  A finding is made only when the fit holds within the same
+tolerances the check used, so code (2) is named only when the catalogue's ``code2`` matches.
+
+The per-example gradients come from the complex step whatever ``--method`` was, so the diagnosis
+is the same under every method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["Finding", "Evidence", "diagnose", "ARRAY_RULES"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the diagnosis found: about ``array`` (None: the whole check), of ``kind``, with
+    the ``constant`` it names (``"2"``, ``"1/m"``), and the sentence a user reads."""
+
+    array: str | None
+    kind: str
+    text: str
+    constant: str | None = None
+
+    def to_dict(self):
+        return {"array": self.array, "kind": self.kind, "constant": self.constant,
+                "text": self.text}
+
+
+@dataclass
+class Evidence:
+    """What the rules look at.  ``net`` is None for a function or a layer (no network facts)."""
+
+    params: tuple
+    analytic: dict
+    numeric: dict
+    tolerance: dict
+    skipped: dict
+    net: object = None
+    m: int | None = None
+    per_example: object = None   # k -> {name: gradient of example k's own term}, or None
+    catalogue: object = None     # () -> (variant, gradients) pairs to match, or None
+    findings: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.analytic = {n: np.asarray(a, dtype=float) for n, a in self.analytic.items()}
+        self.bad = {}
+        for p in self.params:
+            with np.errstate(invalid="ignore"):
+                self.bad[p.name] = ~(np.abs(self.analytic[p.name] - self.numeric[p.name])
+                                     <= self.tolerance[p.name]) & ~self.skipped[p.name]
+        self.failing = [p for p in self.params if self.bad[p.name].any()]
+
+    def fits(self, name, candidate, slack=1.0):
+        """The analytic array equals ``candidate`` within the check's tolerance (times slack)."""
+        an, tol, skip = self.analytic[name], self.tolerance[name], self.skipped[name]
+        candidate = np.asarray(candidate, dtype=float)
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = np.abs(an - candidate) <= slack * tol + 1e-9 * np.abs(candidate)
+            same = (an == candidate) | (np.isnan(an) & np.isnan(candidate))  # the same inf or NaN
+        return bool(np.all(close | same | skip))
+
+
+# -- constants ----------------------------------------------------------------------------------
+def constants(m, n_out):
+    """Meaningful factors and how to say them: -1, 2, 1/2, 4, 1/4, m, 1/m, n_L, 1/(m n_L), ..."""
+    named = {-1.0: "-1", 2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4", 3.0: "3", 1 / 3: "1/3"}
+    if m and m > 1:
+        named.update({float(m): f"m = {m}", 1.0 / m: f"1/m = 1/{m}", -1.0 / m: f"-1/m = -1/{m}"})
+    if n_out and n_out > 1:
+        named.setdefault(float(n_out), f"n_L = {n_out}")
+        named.setdefault(1.0 / n_out, f"1/n_L = 1/{n_out}")
+        if m and m > 1:
+            named.setdefault(1.0 / (m * n_out), f"1/(m n_L) = 1/{m * n_out}")
+            named.setdefault(float(m * n_out), f"m n_L = {m * n_out}")
+    return named
+
+
+def name_constant(k, m=None, n_out=None):
+    """``"2"``, ``"1/m = 1/10"``; a small fraction; or None for an arbitrary number."""
+    for value, text in constants(m, n_out).items():
+        if abs(k - value) <= 1e-6 * abs(value):
+            return text
+    frac = Fraction(k).limit_denominator(16)
+    if frac != 0 and abs(float(frac) - k) <= 1e-9 * abs(k):
+        return str(frac)
+    return None
+
+
+def fit_factor(an, num):
+    """k minimising ||an - k num||, or None where num is zero or an is not finite."""
+    norm = float(np.vdot(num, num))
+    if not norm > 0 or not np.all(np.isfinite(an)):
+        return None
+    return float(np.vdot(an, num)) / norm
+
+
+# -- per-array rules: (evidence, record) -> Finding or None ---------------------------------------
+def rule_zero(ev, p):
+    an = ev.analytic[p.name]
+    if np.all(an == 0) and np.any(np.abs(ev.numeric[p.name]) > ev.tolerance[p.name]):
+        return Finding(p.name, "zero", f"{p.name} is zero: its gradient is never written (or "
+                       "written to a copy), while the true one is not", "0")
+    return None
+
+
+def rule_factor(ev, p):
+    k = fit_factor(ev.analytic[p.name], ev.numeric[p.name])
+    if k is None or abs(k - 1) < 1e-9 or k == 0:
+        return None
+    slack = max(1.0, abs(k))
+    if not ev.fits(p.name, k * ev.numeric[p.name], slack):
+        return None
+    n_out = ev.net.layers[-1] if ev.net is not None else None
+    named = name_constant(k, ev.m, n_out)
+    if named is None and np.count_nonzero(ev.numeric[p.name]) < 3:
+        return None  # any k fits one or two entries: only a meaningful constant says something
+    if named == "-1":
+        return Finding(p.name, "factor", f"{p.name} is the true gradient with its sign flipped "
+                       "(the ascent direction: y - a where a - y is meant)", "-1")
+    what = f"exactly {named} times" if named else f"{k:.6g} times"
+    return Finding(p.name, "factor", f"{p.name} is {what} the true gradient", named or f"{k:.6g}")
+
+
+def rule_l2(ev, p):
+    if ev.net is None or p.kind != "weight":
+        return None
+    W = ev.net.parameters()[p.name]
+    diff = ev.analytic[p.name] - ev.numeric[p.name]
+    c = fit_factor(diff, W)
+    if c is None or abs(c) < 1e-12 or not ev.fits(p.name, ev.numeric[p.name] + c * W, 2.0):
+        return None
+    l2 = ev.net.l2
+    if l2:
+        ratio = c / (2 * l2)
+        if abs(ratio + 1) < 1e-6:
+            return Finding(p.name, "l2", f"{p.name} misses the L2 term 2 l2 W exactly: the code's "
+                           "cost has no L2 term (set l2 = 0 to check it as written) or it forgot "
+                           "to add 2 * l2 * W to the gradient", "-1")
+        named = name_constant(ratio + 1) or f"{ratio + 1:.6g}"
+        return Finding(p.name, "l2", f"{p.name} carries the L2 term {named} times over (its "
+                       f"derivative is 2 l2 W = {2 * l2:g} W): check the factor of l2 in the "
+                       "gradient and in the config", named)
+    return Finding(p.name, "l2", f"{p.name} carries an extra {c:.6g} W: an L2 term with "
+                   f"l2 = {c / 2:.6g} that the config does not declare (set l2 = {c / 2:.6g} if "
+                   "the code's cost has it)", f"{c:.6g}")
+
+
+def rule_transposed(ev, p):
+    an, num = ev.analytic[p.name], ev.numeric[p.name]
+    if an.ndim != 2 or an.shape[0] != an.shape[1] or an.shape[0] < 2:
+        return None
+    if ev.fits(p.name, num.T):
+        return Finding(p.name, "transposed", f"{p.name} is the true gradient transposed: "
+                       "delta @ a.T written as a @ delta.T, or the other layout's array")
+    return None
+
+
+def rule_one_example(ev, p):
+    if ev.per_example is None or not ev.m or ev.m < 2:
+        return None
+    scale = ev.net.scale(ev.m) if ev.net is not None else 1.0
+    for k in sorted({0, ev.m - 1}) + [k for k in range(1, ev.m - 1)]:
+        single = ev.per_example(k)[p.name]
+        for factor in {1.0, scale}:
+            if ev.fits(p.name, factor * single):
+                which = ("the first example's" if k == 0 else "the last example's"
+                         if k == ev.m - 1 else f"example {k}'s")
+                return Finding(p.name, "one_example", f"{p.name} is {which} gradient alone, not "
+                               "the sum over the batch (a loop that assigns instead of adding, "
+                               "or one column taken)", str(k))
+    return None
+
+
+def rule_rows_flipped(ev, p):
+    an, num = ev.analytic[p.name], ev.numeric[p.name]
+    if an.ndim != 2 or an.shape[0] < 2:
+        return None
+    tol = ev.tolerance[p.name]
+    same = np.all(np.abs(an - num) <= tol, axis=1)
+    flipped = np.all(np.abs(an + num) <= tol, axis=1) & np.any(np.abs(num) > tol, axis=1)
+    if flipped.any() and np.all(same | flipped) and not flipped.all():
+        rows = ", ".join(map(str, np.flatnonzero(flipped & ~same)))
+        return Finding(p.name, "rows_flipped", f"{p.name} has its signs flipped in row(s) {rows} "
+                       "and is right elsewhere")
+    return None
+
+
+def rule_few_entries(ev, p):
+    bad = ev.bad[p.name]
+    count = int(bad.sum())
+    if count == 0 or bad.size < 2:
+        return None
+    if count == 1:
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return Finding(p.name, "entry", f"only {p.name}[{', '.join(map(str, index))}] is wrong; "
+                       "every other entry matches (an index slip: the wrong input or unit used "
+                       "for this one entry?)", None)
+    if bad.ndim == 2 and bad.shape[0] > 1 and bad.shape[1] > 1:
+        rows, cols = np.flatnonzero(bad.any(axis=1)), np.flatnonzero(bad.any(axis=0))
+        if len(rows) == 1:
+            return Finding(p.name, "row", f"only row {rows[0]} of {p.name} is wrong "
+                           f"({count} of {bad.shape[1]} entries); the other rows match")
+        if len(cols) == 1:
+            return Finding(p.name, "column", f"only column {cols[0]} of {p.name} is wrong "
+                           f"({count} of {bad.shape[0]} entries); the other columns match")
+    return None
+
+
+def rule_constant_along_batch(ev, p):
+    """A layer input whose error is the same for every example: a term through a batch sum."""
+    if ev.net is not None or p.kind != "input":
+        return None
+    diff = ev.analytic[p.name] - ev.numeric[p.name]
+    if diff.ndim < 2 or diff.shape[0] < 2:
+        return None
+    spread = np.abs(diff - diff.mean(axis=0, keepdims=True))
+    if np.all(spread <= ev.tolerance[p.name]):
+        return Finding(p.name, "batch_term", f"{p.name} is off by the same amount for every "
+                       "example: it misses a term that reaches every example through a sum over "
+                       "the batch (a batch mean or variance)")
+    return None
+
+
+#: The per-array rules, most specific first; the first that fits an array names its error.
+ARRAY_RULES = (rule_zero, rule_factor, rule_l2, rule_transposed, rule_one_example,
+               rule_rows_flipped, rule_constant_along_batch, rule_few_entries)
+
+
+# -- whole-check rules -------------------------------------------------------------------------
+REDUCTION_FACTORS = {"sum": lambda m, n: 1.0, "batch_mean": lambda m, n: 1.0 / m,
+                     "mean": lambda m, n: 1.0 / (m * n)}
+
+
+def cost_convention(ev, k):
+    """The config's reduction that would make the code right, when every array is k times off."""
+    if ev.net is None or not ev.m:
+        return ""
+    m, n = ev.m, ev.net.layers[-1]
+    want = k * REDUCTION_FACTORS[ev.net.reduction](m, n)
+    for name, r in REDUCTION_FACTORS.items():
+        if name != ev.net.reduction and abs(want - r(m, n)) <= 1e-6 * abs(r(m, n)):
+            sense = {"sum": "sums C_x over the batch", "batch_mean": "averages over the batch "
+                     "(C = 1/m sum C_x)", "mean": "averages over the batch and the outputs"}[name]
+            return (f" The code's cost {sense}, so it is right for reduction = \"{name}\": set "
+                    f"that in the config (now \"{ev.net.reduction}\") to check it as written.")
+    return ""
+
+
+def whole_factor(ev, per_array):
+    """Every array (the failing ones, with no other finding) off by one and the same factor."""
+    factors = [f for f in per_array.values() if f is not None and f.kind == "factor"]
+    if len(factors) != len(ev.params) or len({f.constant for f in factors}) != 1:
+        return None
+    first = factors[0]
+    k = fit_factor(np.concatenate([ev.analytic[p.name].ravel() for p in ev.params]),
+                   np.concatenate([ev.numeric[p.name].ravel() for p in ev.params]))
+    hint = cost_convention(ev, k)
+    if first.constant == "-1":
+        text = ("Every array is the true gradient with its sign flipped: the code returns the "
+                "ascent direction (y - a where a - y is meant); a step with += would be right, a "
+                "gradient is not.")
+    else:
+        text = f"Every array is exactly {first.constant} times the true gradient." + hint
+        if not hint and first.constant == "2":
+            text += (" The output error of C = sum (a - y)^2, 2 (a - y), used with the loss "
+                     "1/2 sum (a - y)^2? (drop the 2, or use the loss squared_error)")
+        elif not hint and first.constant == "1/2":
+            text += (" The output error a - y used with the loss sum (a - y)^2, whose derivative "
+                     "is 2 (a - y)?")
+    return Finding(None, "factor", text, first.constant)
+
+
+def localize(ev):
+    """The first wrong layer in backward order, and whether the layers below inherit its error."""
+    if ev.net is None or not ev.failing:
+        return None
+    failing = {p.name for p in ev.failing}
+    layers = sorted({p.layer for p in ev.params}, reverse=True)
+    wrong = {l: [p.name for p in ev.params if p.layer == l and p.name in failing] for l in layers}
+    first = next(l for l in layers if wrong[l])
+    below = [l for l in layers if l < first]
+    here = f"layer {first} ({', '.join(wrong[first])})"
+    if first == ev.net.L and all(p.name in failing for p in ev.params):
+        return Finding(None, "localization", "Every array is wrong, the output layer's too: look at "
+                       "BP1, the output error delta^L = dC/dz^L (a - y for cross-entropy with its "
+                       "softmax or sigmoid output, (a - y) * sigma'(z^L) for 1/2 sum (a - y)^2).",
+                       str(first))
+    above = [p.name for p in ev.params if p.layer > first]
+    right = f"; the layers above ({', '.join(above)}) are right" if above else ""
+    if not below:
+        return Finding(None, "localization", f"The error is in {here}{right}.", str(first))
+    wrong_below = [l for l in below if wrong[l]]
+    if len(wrong_below) == len(below) and all(len(wrong[l]) == sum(p.layer == l for p in ev.params)
+                                              for l in below):
+        return Finding(None, "localization", f"The first wrong layer in backward order is "
+                       f"{here}{right}, and every layer below it is wrong too: the error is "
+                       "inherited through the delta recurrence, BP2: delta^l = "
+                       "((W^{l+1})^T delta^{l+1}) * sigma'(z^l)" + (
+                           f", which first goes wrong where delta^{first} is computed from "
+                           f"delta^{first + 1}." if first < ev.net.L else "."), str(first))
+    if wrong_below:
+        names = ", ".join(n for l in wrong_below for n in wrong[l])
+        return Finding(None, "localization", f"The first wrong layer in backward order is {here}; "
+                       f"{names} below it are wrong too but not all below are: independent "
+                       "errors, not one inherited through BP2.", str(first))
+    return Finding(None, "localization", f"Only {here} is wrong{right}, and every layer below it "
+                   "is right, so the deltas reaching it are right: the error is in this layer's own "
+                   "gradient (BP3/BP4), not in the recurrence.", str(first))
+
+
+def catalogue_match(ev):
+    if ev.catalogue is None:
+        return None
+    for variant, grads in ev.catalogue():
+        if all(np.shape(grads[p.name]) == ev.analytic[p.name].shape for p in ev.params) and all(
+                ev.fits(p.name, grads[p.name]) for p in ev.params):
+            return Finding(None, "catalogue", f"It matches the catalogue's `{variant.name}` exactly "
+                           f"(the line `{variant.line}`): {variant.summary}", variant.name)
+    return None
+
+
+def _grouped(findings):
+    """One sentence for arrays with the same finding: "W1, b1 are each ..." (texts start with the
+    array's name followed by " is ")."""
+    groups = {}
+    for f in findings:
+        key = (f.kind, f.constant, f.text.replace(f"{f.array} is ", "@", 1))
+        groups.setdefault(key, []).append(f)
+    out = []
+    for (kind, constant, rest), members in groups.items():
+        if len(members) == 1 or not rest.startswith("@"):
+            out.extend(members)
+            continue
+        names = ", ".join(f.array for f in members)
+        out.append(Finding(names, kind, f"{names} are each {rest[1:]}", constant))
+    return out
+
+
+def whole_pattern(ev, per_array):
+    """Every array with the same non-factor finding (one example's gradient, say)."""
+    found = [per_array.get(p.name) for p in ev.params]
+    if any(f is None for f in found) or len({(f.kind, f.constant) for f in found}) != 1:
+        return None
+    first = found[0]
+    if first.kind == "one_example":
+        which = first.text[len(first.array) + 4:].split(" gradient alone")[0]
+        return Finding(None, "one_example", f"Every array is {which} gradient alone: the "
+                       "per-example loop overwrites nabla_w and nabla_b instead of adding to them "
+                       "(nabla += delta_nabla).", first.constant)
+    return None
+
+
+def diagnose(ev):
+    """(text, findings) for a failed check; ("", ()) when nothing failed."""
+    if not ev.failing:
+        return "", ()
+    per_array = {}
+    for p in ev.failing:
+        per_array[p.name] = next((f for rule in ARRAY_RULES if (f := rule(ev, p)) is not None), None)
+    whole = None
+    if len(ev.failing) == len(ev.params):
+        whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
+    explained = all(f is not None for f in per_array.values())
+    findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])
+    if whole is None and not explained:
+        located = localize(ev)
+        if located:
+            findings.append(located)
+    matched = catalogue_match(ev)
+    if matched:
+        findings.append(matched)
+    if not findings:
+        findings.append(Finding(None, "unknown", f"{', '.join(p.name for p in ev.failing)} differ "
+                                "from the numeric gradient in no pattern the diagnosis knows; "
+                                "compare the worst entries above."))
+    text = " ".join(f.text if f.text.endswith(".") else f.text + "." for f in findings)
+    return text, tuple(findings)

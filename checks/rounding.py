@@ -1,0 +1,191 @@
+"""The rounding error model: how far a correct gradient can be from the exact one.
+
+A correct backward pass computed in floating point is not the exact gradient.  How far off it is
+depends on the evaluation order (a per-example loop, einsum, rows, BLAS blocking), the precision
+(float64, float32, float16) and the forward pass it starts from.  A check may call a gradient
+wrong only where the difference exceeds what any correct evaluation could produce, so the
+tolerance is a bound over every order, derived below.  It is first-order (products of two
+rounding errors are dropped, as in Higham, *Accuracy and Stability of Numerical Algorithms*,
+ch. 3), and the result is doubled to cover the second-order terms while they stay small.
+
+Notation: columns layout, one column per example; |.| elementwise; u the unit of rounding of the
+precision bounded (``np.finfo(dtype).eps``, twice the unit roundoff, to be safe); and
+gamma(n) = n u / (1 - n u), the bound on the relative error of a sum of n terms in any order:
+|fl(sum_k t_k) - sum_k t_k| <= gamma(n) sum_k |t_k| (Higham, Lemma 3.1 and eq. 3.5).
+
+Each elementary function (sigma, sigma', the loss's delta) is assumed accurate to c = 4 units of
+its own scale: ``Activation.value_scale`` for a = sigma(z) (|a| for 1/(1 + e^-z); 1 for tanh and
+softplus, whose usual formulas cancel), ``Activation.prime_scale`` for sigma' (|a| where
+a (1 - a) is used), ``Loss.delta_scale`` for delta^L.  Parameters and inputs given to code that
+computes in a narrower precision are first rounded to it (``rho`` = u, else 0).
+
+Forward pass, for l = 1 ... L (E_z, E_a the errors of z^l, a^l):
+
+    E_a^0 = rho |x|
+    E_z^l = |W^l| E_a^{l-1} + gamma(n_{l-1} + 2) (|W^l| |a^{l-1}| + |b^l|)
+    E_a^l = |sigma'(z^l)| E_z^l + c u v^l                             v^l = value_scale
+
+(+2: the bias addition, and the rounding of W and b themselves when rho > 0.)
+
+Backward pass.  B^l bounds |delta^l|: B^L = |D^L| (D^L = dC_x/dz^L, from the complex step), and
+B^l = |sigma'(z^l)| (|W^{l+1}|^T B^{l+1}).  The error of delta^l:
+
+    E_d^L = |H^L| E_z^L + c u t^L           H^L = d delta^L / dz^L, t^L = Loss.delta_scale
+    E_d^l = |sigma'(z^l)| (|W^{l+1}|^T E_d^{l+1} + gamma(n_{l+1}) |W^{l+1}|^T B^{l+1})
+            + (|W^{l+1}|^T B^{l+1}) (|sigma''(z^l)| E_z^l + c u s^l)    s^l = prime_scale
+
+The first line of E_d^l carries the error from above and the rounding of the product with W^T;
+the second, the error of sigma'(z^l): computed at a wrong z (sigma'' E_z) and rounded.  |H^L| E_z^L
+is exact for elementwise outputs (H^L is diagonal: one complex step of delta^L along E_z^L gives
+it) and is summed column by column for a softmax.
+
+Gradient, with r the reduction's factor (1, 1/m or 1/(m n_L); multiplying by it rounds once):
+
+    E(dC/dW^l) = r (E_d^l |a^{l-1}|^T + B^l (E_a^{l-1})^T + gamma(m + 1) B^l |a^{l-1}|^T)
+                 + 2 u |2 l2 W^l| + u |dC/dW^l|
+    E(dC/db^l) = r (sum_x E_d^l + gamma(m + 1) sum_x B^l) + u |dC/db^l|
+
+The sums over the batch (BP3/BP4) are the gamma(m + 1) terms; the last terms are the L2 term's
+rounding and the final rounding of the result to the precision.  Every inner product above is
+bounded for any order of summation, so the bound holds for a per-example loop, einsum, the rows
+layout, BLAS or not.
+
+The numeric side (``checks.numeric``) evaluates the same chain in float64 at the same computed
+forward values (the complex step pins its real parts to them), so its error obeys the same bound
+with rho = 0; its own floors (the complex step's h^2 and underflow) and the finite differences'
+truncation come on top.  A gradient passes when |analytic - numeric| <= E_analytic + E_numeric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .differentiate import COMPLEX_STEP
+
+__all__ = ["Precision", "PRECISIONS", "gradient_error", "forward_errors", "gamma"]
+
+#: c: units of rounding each elementary function (sigma, sigma', the loss's delta) may lose
+C_ELEMENTARY = 4
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A floating-point precision a gradient may be computed in."""
+
+    name: str
+    eps: float
+
+    @classmethod
+    def of(cls, dtype):
+        dtype = np.dtype(dtype)
+        return PRECISIONS.get(dtype.name, PRECISIONS["float64"])
+
+    @property
+    def dtype(self):
+        return np.dtype(self.name)
+
+    def __str__(self):
+        return self.name
+
+
+PRECISIONS = {p.name: p for p in (Precision("float16", float(np.finfo(np.float16).eps)),
+                                  Precision("float32", float(np.finfo(np.float32).eps)),
+                                  Precision("float64", float(np.finfo(np.float64).eps)))}
+FLOAT64 = PRECISIONS["float64"]
+
+
+def gamma(n, u):
+    """n u / (1 - n u): the relative error bound of a sum of n terms in any order (inf past 1)."""
+    nu = n * u
+    return nu / (1 - nu) if nu < 1 else np.inf
+
+
+def forward_errors(net, f, u, rho):
+    """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L."""
+    W, b = net.columns()
+    E_a = [rho * np.abs(f.a[0])]
+    E_z = [None]
+    for l in range(1, net.L + 1):
+        absW = np.abs(W[l])
+        size = absW @ np.abs(f.a[l - 1]) + np.abs(b[l])
+        E_z.append(absW @ E_a[l - 1] + gamma(net.layers[l - 1] + 2, u) * size)
+        sigma = net.sigmas[l - 1]
+        if sigma.elementwise:
+            spread = np.abs(sigma.prime(f.z[l])) * E_z[l]
+        else:  # softmax: |J| e <= a e + a (a . e)
+            a = f.a[l]
+            spread = a * E_z[l] + a * (a * E_z[l]).sum(axis=0, keepdims=True)
+        E_a.append(spread + C_ELEMENTARY * u * sigma.value_scale(f.z[l], f.a[l]))
+    return E_z, E_a
+
+
+def output_curvature(net, f, y, e):
+    """|H^L| e per example, H^L = d delta^L / dz^L (e >= 0): exact for elementwise outputs."""
+    sigma, loss = net.sigmas[-1], net.loss
+    h = COMPLEX_STEP
+
+    def delta(z):
+        return loss.delta(z, sigma(z), y, sigma)
+
+    if sigma.elementwise:  # H^L is diagonal
+        return np.abs(delta(f.z[-1] + 1j * h * e).imag) / h
+    total = np.zeros_like(e)
+    n = e.shape[0]
+    for j in range(n):  # column j of H^L, one complex step per output unit
+        step = np.zeros(e.shape, dtype=complex)
+        step[j] = 1j * h
+        total += np.abs(delta(f.z[-1] + step).imag) / h * e[j]
+    return total
+
+
+def delta_bounds(net, f, D_L):
+    """B^l >= |delta^l| for l = 1 ... L, from B^L = |D^L| through |W|^T and |sigma'|."""
+    W, _ = net.columns()
+    B = [None] * (net.L + 1)
+    B[net.L] = np.abs(D_L)
+    for l in range(net.L - 1, 0, -1):
+        B[l] = np.abs(net.sigmas[l - 1].prime(f.z[l])) * (np.abs(W[l + 1]).T @ B[l + 1])
+    return B
+
+
+def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B=None):
+    """{name: bound} on |computed - exact| for every gradient entry (layout shapes), for a correct
+    backward pass computed in ``precision`` (see the module docstring).
+
+    ``inputs_rounded``: the code received (or converted) its parameters and batch in
+    ``precision``, so rho = u.  ``B``: the delta bounds, if the caller has them.
+    """
+    u = precision.eps
+    rho = u if inputs_rounded else 0.0
+    W, _ = net.columns()
+    L, m = net.L, f.a[0].shape[1]
+    B = delta_bounds(net, f, D_L) if B is None else B
+    E_z, E_a = forward_errors(net, f, u, rho)
+    t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, net.sigmas[-1])
+    E_d = [None] * (L + 1)
+    E_d[L] = output_curvature(net, f, y, E_z[L]) + C_ELEMENTARY * u * t_L + rho * np.abs(D_L)
+    for l in range(L - 1, 0, -1):
+        absWT = np.abs(W[l + 1]).T
+        sigma = net.sigmas[l - 1]
+        carried = absWT @ B[l + 1]
+        E_d[l] = (np.abs(sigma.prime(f.z[l])) * (absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u)
+                                                  * carried)
+                  + carried * (np.abs(sigma.prime2(f.z[l])) * E_z[l]
+                               + C_ELEMENTARY * u * sigma.prime_scale(f.z[l], f.a[l])))
+    r = net.scale(m)
+    g_m = gamma(m + 1, u)
+    bounds = {}
+    for l in range(1, L + 1):
+        a_prev = np.abs(f.a[l - 1])
+        ew = r * (E_d[l] @ a_prev.T + B[l] @ E_a[l - 1].T + g_m * (B[l] @ a_prev.T))
+        ew = ew + u * r * (B[l] @ a_prev.T)  # the result's own rounding, |dC/dW| <= B |a|^T
+        if net.l2:
+            ew = ew + 2 * u * np.abs(2 * net.l2 * W[l]) + u * np.abs(2 * net.l2 * W[l])
+        bounds[f"W{l}"] = net.from_columns(2 * ew)
+        if net.bias:
+            eb = r * (E_d[l].sum(axis=1, keepdims=True)
+                      + (g_m + u) * B[l].sum(axis=1, keepdims=True))
+            bounds[f"b{l}"] = net.from_columns(2 * eb)
+    return bounds
