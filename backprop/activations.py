@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "Identity", "Softmax",
+    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "Identity", "Softmax",
     "ACTIVATIONS",
 ]
 
@@ -193,6 +193,38 @@ class Softplus(Activation):
         return np.ones(np.shape(z))
 
 
+class ELU(Activation):
+    """sigma(z) = z for Re z > 0, alpha (e^z - 1) otherwise (alpha = 1): sigma' is continuous at 0
+    but sigma'' jumps there, so finite-difference steps across 0 are not trusted."""
+
+    name = "elu"
+    smooth = False
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def __call__(self, z):
+        positive = z.real > 0
+        return np.where(positive, z, self.alpha * np.expm1(np.where(positive, 0, z)))
+
+    def prime(self, z):
+        positive = z.real > 0
+        return np.where(positive, 1.0, self.alpha * np.exp(np.where(positive, 0, z)))
+
+    def prime2(self, z):
+        positive = z.real > 0
+        return np.where(positive, 0.0, self.alpha * np.exp(np.where(positive, 0, z)))
+
+    def prime_from_output(self, a):
+        return np.where(a.real > 0, 1.0, a + self.alpha)
+
+    def value_scale(self, z, a):
+        return 1 + np.abs(a)  # alpha * (exp(z) - 1) cancels near 0
+
+    def prime_scale(self, z, a):
+        return np.ones(np.shape(z))  # a + alpha cancels
+
+
 class Identity(Activation):
     """sigma(z) = z, sigma' = 1."""
 
@@ -249,5 +281,5 @@ SIGMOID = Sigmoid()
 #: Registry: the names a config may use.
 ACTIVATIONS = {
     act.name: act
-    for act in (SIGMOID, Tanh(), ReLU(), LeakyReLU(), Softplus(), Identity(), Softmax())
+    for act in (SIGMOID, Tanh(), ReLU(), LeakyReLU(), Softplus(), ELU(), Identity(), Softmax())
 }

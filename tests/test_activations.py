@@ -17,6 +17,7 @@ def closed_form_prime(name, z):
         "relu": (z > 0).astype(float),
         "leaky_relu": np.where(z > 0, 1.0, 0.01),
         "softplus": s,
+        "elu": np.where(z > 0, 1.0, np.exp(np.minimum(z, 0))),
         "identity": np.ones_like(z),
     }[name]
 
@@ -28,6 +29,7 @@ def closed_form_value(name, z):
         "relu": np.maximum(z, 0),
         "leaky_relu": np.where(z > 0, z, 0.01 * z),
         "softplus": np.log1p(np.exp(z)),
+        "elu": np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
         "identity": z,
     }[name]
 
@@ -88,3 +90,31 @@ def test_activations_keep_full_relative_accuracy_near_zero(name):
     # found by hypothesis: (1 - e^2) / (1 + e^2) lost 1e-5 of tanh(1.5e-11) to cancellation
     z = np.array([[1.5e-11, -3e-9, 2e-13]])
     np.testing.assert_allclose(ACTIVATIONS[name](z), closed_form_value(name, z), rtol=4e-16)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_sigma_second_derivative_is_the_complex_step_of_sigma_prime(name):
+    act, h = ACTIVATIONS[name], 1e-30
+    z = Z + 0.013  # off the kinks
+    np.testing.assert_allclose(act.prime2(z), act.prime(z + 1j * h).imag / h, rtol=1e-12,
+                               atol=1e-300)
+
+
+def test_each_activation_says_whether_it_is_kinked_or_smooth():
+    facts = {name: (act.kinked, act.smooth) for name, act in ACTIVATIONS.items()}
+    assert facts["relu"] == facts["leaky_relu"] == (True, False)
+    assert facts["elu"] == (False, False)  # sigma' continuous, sigma'' jumps at 0
+    assert facts["sigmoid"] == facts["tanh"] == facts["softplus"] == (False, True)
+
+
+def test_a_new_activation_is_checked_everywhere_from_its_registry_entry():
+    from backprop import Network
+    from checks import gradcheck
+    from checks.strategies import HIDDEN
+    assert "elu" in HIDDEN
+    net = Network([3, 4, 4, 2], ["tanh", "elu", "identity"], "squared_error", seed=1)
+    x = np.random.default_rng(1).standard_normal((3, 5))
+    y = np.zeros((2, 5))
+    for method in ("complex_step", "central"):
+        assert gradcheck(net, x, y, method=method).passed
+    assert not gradcheck(net, x, y, variant="code2").passed  # drops elu' < 1 of layer 2
