@@ -73,6 +73,11 @@ class Activation:
         """dC/dz from g = dC/da: BP1/BP2's ``g * sigma'(z)``."""
         return g * self.prime(z)
 
+    def log(self, z):
+        """log sigma(z), for losses that take a log of the output (overridden where log a
+        would lose accuracy to a tiny a: the complex step's Im part would underflow)."""
+        return np.log(self(z))
+
     def __repr__(self):
         return self.name
 
@@ -93,6 +98,10 @@ class Sigmoid(Activation):
 
     def prime_from_output(self, a):
         return a * (1 - a)
+
+    def log(self, z):
+        # log sigma(z) = -softplus(-z): no division by a tiny sigma, no underflow in Im
+        return -SOFTPLUS(-z)
 
     def prime2(self, z):
         a = self(z)
@@ -277,6 +286,7 @@ class Softmax(Activation):
 
 
 SIGMOID = Sigmoid()
+SOFTPLUS = Softplus()
 
 #: Registry: the names a config may use.
 ACTIVATIONS = {

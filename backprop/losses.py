@@ -128,7 +128,7 @@ class BinaryCrossEntropy(Loss):
         if sigma.name == self.pairs_with:
             terms = y * _SOFTPLUS(-z) + (1 - y) * _SOFTPLUS(z)
         else:
-            terms = -(y * np.log(a) + (1 - y) * np.log(1 - a))
+            terms = -(y * sigma.log(z) + (1 - y) * np.log(1 - a))
         return terms.sum(axis=-2)
 
     def gradient(self, a, y):
@@ -154,8 +154,7 @@ class CategoricalCrossEntropy(Loss):
     targets = "one_hot"
 
     def per_example(self, z, a, y, sigma):
-        log_a = sigma.log(z) if sigma.name == self.pairs_with else np.log(a)
-        return -(y * log_a).sum(axis=-2)
+        return -(y * sigma.log(z)).sum(axis=-2)
 
     def gradient(self, a, y):
         return -y / a

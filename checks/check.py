@@ -14,7 +14,8 @@ from .diagnose import Evidence, diagnose
 from .differentiate import scheme
 from .kinks import find_kinks
 from .numeric import base_point, directional, numeric_gradient, slopes, unit_derivatives
-from .plugin import IMPL_KINDS, AnalyticGradient, impl_gradient
+from .adapt import ImplSpec, impl_gradient
+from .plugin import IMPL_KINDS, AnalyticGradient
 from .report import Report
 from .rounding import FLOAT64, gradient_error
 
@@ -64,7 +65,8 @@ def _validate(net, x, y, variant, impl, impl_kind, method, mode):
         lookup(VARIANTS, variant, "variant", kind=BackwardPass)
     elif not callable(impl):
         raise TypeError(f"`impl` must be a function; got {impl!r}")
-    lookup({k: k for k in IMPL_KINDS}, impl_kind, "impl_kind")
+    if impl_kind is not None:
+        lookup({k: k for k in IMPL_KINDS}, impl_kind, "impl_kind")
     scheme(method)
     lookup(MODES, mode, "mode")
     return x, y
@@ -104,15 +106,23 @@ def _select(net, x, keep):
 
 
 def _catalogue(net, x, y):
+    """The catalogue's wrong variants that really differ from the correct pass on this network
+    (code (2) on one weight layer is the correct pass, and may never be named)."""
     def candidates():
+        right = net.named(*VARIANTS["correct"](net, x, y))
         for v in VARIANTS.values():
             if v.name == "correct":
                 continue
             try:
                 with np.errstate(all="ignore"):
-                    yield v, net.named(*v(net, x, y))
+                    grads = net.named(*v(net, x, y))
             except Exception:
                 continue
+            with np.errstate(invalid="ignore"):
+                same = all(np.shape(grads[n]) == np.shape(right[n]) and np.allclose(
+                    grads[n], right[n], rtol=1e-12, atol=0) for n in net.names)
+            if not same:
+                yield v, grads
     return candidates
 
 
@@ -157,15 +167,18 @@ def precision_notes(params, numeric, tolerance, precision):
     return notes
 
 
-def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
+def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec=None,
               method="complex_step", mode="full", seed=0, progress=None):
     """Check a backward pass of ``net`` on the batch (x, y) against the numeric gradient.
 
     variant: a name from ``backprop.VARIANTS`` (used when ``impl`` is None).
-    impl: a user's function, ``impl(weights, biases, x, y) -> (nabla_w, nabla_b)`` for
-      ``impl_kind="gradient"``, or ``impl(weights, biases, x, y, lr)`` taking one step in place
-      (or returning the new ``(weights, biases)``) for ``impl_kind="step"``; or an adapter from
-      ``checks.adapt`` for a method of the user's own object.
+    impl: the user's code: ``impl(weights, biases, x, y) -> (nabla_w, nabla_b)``,
+      ``impl(weights, biases, x, y, lr)`` taking one step, or any callable of the kinds
+      ``checks.adapt`` meets as written (a method of the user's own object, a function of a
+      parameter dict, one example per call, ...).
+    impl_kind: "gradient" or "step"; None lets the call show which it is.
+    impl_spec: an ``[impl]`` table (a dict) or ``checks.adapt.ImplSpec``, for what the code
+      cannot tell by itself.
     method: the numeric scheme, ``complex_step`` (default), ``central``, ``richardson``, ``forward``.
     mode: ``full`` (every entry) or ``directional`` (one random direction per array, ``seed``).
     progress: called as progress(done, total) during long checks.
@@ -177,11 +190,13 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind="gradient",
     (True, False)
     """
     x, y = _validate(net, x, y, variant, impl, impl_kind, method, mode)
+    if impl_spec is not None and not isinstance(impl_spec, ImplSpec):
+        impl_spec = ImplSpec.from_table(impl_spec)
 
     def analytic_for(x, y):
         if impl is None:
             return variant_gradient(net, x, y, variant)
-        return impl_gradient(net, x, y, impl, impl_kind)
+        return impl_gradient(net, x, y, impl, impl_kind, impl_spec)
 
     f = _forward_with_finite_loss(net, x, y)
     analytic = analytic_for(x, y)

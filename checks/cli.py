@@ -71,7 +71,7 @@ def _parser(out):
                    help="check your own code instead of a catalogue variant (runs FILE.py)")
     p.add_argument("--impl-kind", choices=IMPL_KINDS,
                    help="gradient: the call returns the gradient; step: it takes one "
-                        "gradient-descent step (default: gradient)")
+                        "gradient-descent step (default: what the call shows)")
     p.add_argument("--method", choices=list(SCHEMES),
                    help="the numerical scheme (default: complex_step, exact to rounding)")
     p.add_argument("--mode", choices=list(MODES),
@@ -138,7 +138,7 @@ def run_check(args, stdout, stderr):
     cfg = read_config(args.config)
     variant = getattr(args, "variant", "correct")
     impl_spec = getattr(args, "impl", None)
-    impl_kind = getattr(args, "impl_kind", "gradient")
+    impl_kind = getattr(args, "impl_kind", None)
     method = getattr(args, "method", "complex_step")
     if impl_spec is None:
         lookup(VARIANTS, variant, "--variant", kind=BackwardPass)
@@ -153,7 +153,9 @@ def run_check(args, stdout, stderr):
                      f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "
                      "takes seconds\n")
     impl = load_plugin(impl_spec) if impl_spec else None
-    report = gradcheck(net, x, y, variant=variant, impl=impl, impl_kind=impl_kind, method=method,
+    spec = cfg.fields.get("impl")
+    report = gradcheck(net, x, y, variant=variant, impl=impl, impl_kind=impl_kind,
+                       impl_spec=spec if impl else None, method=method,
                        mode=getattr(args, "mode", "full"), seed=getattr(args, "seed", 0),
                        progress=_progress(stderr))
     stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")

@@ -142,6 +142,8 @@ def rule_l2(ev, p):
     if c is None or abs(c) < 1e-12 or not ev.fits(p.name, ev.numeric[p.name] + c * W, 2.0):
         return None
     l2 = ev.net.l2
+    if not l2 and np.count_nonzero(W) < 3:
+        return None  # any c fits one or two entries
     if l2:
         ratio = c / (2 * l2)
         if abs(ratio + 1) < 1e-6:

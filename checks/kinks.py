@@ -53,8 +53,9 @@ def find_kinks(net, f, precision=FLOAT64, inputs_rounded=False):
     """The units of every kinked layer whose |z| is within the error bound of z, for a forward
     pass computed in ``precision`` in any order (``checks.rounding``), and within that of ours."""
     m = f.a[0].shape[1]
-    E_z, _ = forward_errors(net, f, precision.eps, precision.eps if inputs_rounded else 0.0)
-    ours, _ = forward_errors(net, f, FLOAT64.eps, 0.0)
+    E_z, _ = forward_errors(net, f, precision.eps, precision.eps if inputs_rounded else 0.0,
+                            precision.tiny)
+    ours, _ = forward_errors(net, f, FLOAT64.eps, 0.0, FLOAT64.tiny)
     at_kink = [None]
     for l in range(1, net.L + 1):
         kink = np.zeros(f.z[l].shape, dtype=bool)

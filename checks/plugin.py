@@ -1,26 +1,26 @@
-"""Users' own backward passes: loading ``FILE.py:FUNC`` and turning its output into a gradient.
+"""Loading the user's code (``--impl FILE.py:TARGET``) and calling it safely.
 
-Loading a plug-in runs the user's Python file, exactly as ``python FILE.py`` would: only check
-code you trust.  Whatever the plug-in does wrong (cannot be imported, raises, returns None, the
-wrong number of arrays, wrong shapes, NaN) becomes a ``PluginError`` with one line naming it.
+Loading imports FILE as a module named after its file (``network.py`` is ``network``), with its
+folder first on ``sys.path`` so it can import the files beside it, and with ``__name__`` set to
+that name so its ``if __name__ == "__main__":`` block does not run.  TARGET is a Python
+expression evaluated in the module's namespace that gives a callable: ``gradient``,
+``Network([2, 3, 1]).backprop``, ``NeuralNetwork(2, 1, 3, learning_rate=0.1).train``.  Loading
+runs the user's code: only check code you trust.
 
-Two kinds (shared/CONTRACT.md section 2):
-
-- ``gradient``: ``FUNC(weights, biases, x, y) -> (nabla_w, nabla_b)``, the gradient of C summed
-  over the batch, in the network's layout.
-- ``step``: ``FUNC(weights, biases, x, y, lr)`` takes one gradient-descent step, in place or by
-  returning ``(weights, biases)``.  The gradient is recovered as (before - after) / lr, whatever
-  sign convention the code writes.  lr is a power of two chosen from a first probe step so that
-  lr |g| >= |w| in every array: then before - after loses nothing to rounding beyond
-  eps max(|w|, lr |g|), and dividing by a power of two is exact.
+Every call into the user's code goes through ``call``: what it prints goes to stderr (stdout may
+be carrying --json), numpy's error state and print options are restored afterwards, warnings are
+recorded rather than raised, and an exception becomes a ``PluginError`` naming the user's file
+and line.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +28,15 @@ import numpy as np
 
 from .rounding import FLOAT64, PRECISIONS, Precision
 
-__all__ = ["PluginError", "load_plugin", "impl_gradient", "IMPL_KINDS", "AnalyticGradient",
-           "detect_precision"]
+__all__ = ["PluginError", "load_plugin", "call", "IMPL_KINDS", "AnalyticGradient",
+           "detect_precision", "Calls", "Target"]
 
 IMPL_KINDS = ("gradient", "step")
+_OURS = str(Path(__file__).resolve().parent)
+
+
+class PluginError(ValueError):
+    """A user's plug-in that cannot be used; the message names the problem."""
 
 
 @dataclass(frozen=True)
@@ -50,217 +55,175 @@ class AnalyticGradient:
 def detect_precision(arrays):
     """The precision the arrays were computed in: their dtype when narrower than float64, else
     the narrowest precision that holds every value exactly (float32 arithmetic returned as
-    float64), judged only when at least two values are not whole numbers."""
+    float64).  Values that float32 holds exactly cannot be told from float64 code's, so they are
+    judged at float32 (the wider tolerance: never call correct code wrong); float16 is inferred
+    only from at least two values that are not whole numbers."""
     arrays = [np.asarray(a) for a in arrays]
     narrow = [a.dtype for a in arrays if a.dtype.kind == "f" and a.dtype.itemsize < 8]
     if narrow:
         return Precision.of(min(narrow, key=lambda d: d.itemsize))
     values = np.concatenate([np.asarray(a, dtype=float).ravel() for a in arrays] or [np.zeros(0)])
     values = values[np.isfinite(values)]
-    if np.count_nonzero(values != np.round(values)) < 2:
-        return FLOAT64
-    for name in ("float16", "float32"):
-        with np.errstate(over="ignore"):
-            if np.array_equal(values.astype(name).astype(float), values):
-                return PRECISIONS[name]
+    with np.errstate(over="ignore"):
+        if (np.count_nonzero(values != np.round(values)) >= 2
+                and np.array_equal(values.astype(np.float16).astype(float), values)):
+            return PRECISIONS["float16"]
+        if np.array_equal(values.astype(np.float32).astype(float), values):
+            return PRECISIONS["float32"]
     return FLOAT64
 
 
-class PluginError(ValueError):
-    """A user's plug-in that cannot be used; the message names the problem."""
+def _python2_line(source):
+    """The line of a Python 2 construct (a print statement, ``except E, e``), or None."""
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.strip()
+        if (text.startswith("print ") and not text.startswith("print (")) or text == "print" or (
+                text.startswith("except ") and "," in text and " as " not in text):
+            return number
+    return None
 
 
 def load_plugin(spec):
-    """The function named by ``"path/to/file.py:FUNC"``.  This runs the file."""
+    """The callable named by ``"path/to/file.py:TARGET"``.  This runs the file."""
     if not isinstance(spec, str) or ":" not in spec:
-        raise PluginError(f"--impl must be FILE.py:FUNC; got {spec!r}")
-    file, _, func = spec.rpartition(":")
+        raise PluginError(f"--impl must be FILE.py:TARGET; got {spec!r}")
+    if ".py:" in spec:
+        file, _, target = spec.partition(".py:")
+        file += ".py"
+    else:
+        file, _, target = spec.partition(":")
     path = Path(file)
     if not path.is_file():
         raise PluginError(f"plug-in file {file!r} does not exist")
-    if not func.isidentifier():
-        raise PluginError(f"plug-in function name {func!r} is not a Python identifier")
-    module_name = f"gradcheck_plugin_{abs(hash(str(path.resolve())))}"
+    if not target.strip():
+        raise PluginError(f"--impl {spec!r} names no TARGET after the colon")
     try:
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        if module_spec is None:
-            raise PluginError(f"plug-in file {file!r} is not a Python file")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        with contextlib.redirect_stdout(sys.stderr):
-            module_spec.loader.exec_module(module)
-    except PluginError:
-        raise
-    except BaseException as e:  # SyntaxError, ImportError, SystemExit, anything the file raises
-        raise PluginError(f"cannot import plug-in {file!r}: {_describe(e, path)}") from None
-    if not hasattr(module, func):
-        names = [n for n in vars(module) if callable(getattr(module, n)) and not n.startswith("_")]
-        raise PluginError(f"plug-in {file!r} has no function {func!r} (it defines "
-                          f"{', '.join(names) or 'none'})")
-    fn = getattr(module, func)
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PluginError(f"plug-in file {file!r} cannot be read: {e}") from None
+    try:
+        ast.parse(source, filename=str(path))
+    except SyntaxError as e:
+        line = _python2_line(source)
+        if line is not None:
+            raise PluginError(f"plug-in {file!r} is Python 2 code (line {line}); gradcheck runs "
+                              "Python 3: port it first (print(...), except E as e)") from None
+        raise PluginError(f"cannot import plug-in {file!r}: SyntaxError: {e.msg} (at "
+                          f"{path.name} line {e.lineno})") from None
+    module = _import(path, file)
+    try:
+        with _guarded():
+            fn = eval(compile(target, "<TARGET>", "eval"), vars(module))
+    except SyntaxError:
+        raise PluginError(f"TARGET {target!r} is not a Python expression") from None
+    except NameError as e:
+        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                 and getattr(v, "__module__", None) == module.__name__]
+        raise PluginError(f"plug-in {file!r} has no {e.name!r} (it defines "
+                          f"{', '.join(names) or 'nothing callable'})") from None
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise PluginError(f"TARGET {target!r} raised {describe(e)}") from None
     if not callable(fn):
-        raise PluginError(f"plug-in {file}:{func} is not callable")
-    fn.__gradcheck_name__ = f"{file}:{func}"
-    return fn
+        raise PluginError(f"TARGET {target!r} in {file!r} is not callable (it is a "
+                          f"{type(fn).__name__})")
+    return Target(fn, f"{file}:{target}")
 
 
-def _describe(e, path=None):
-    where = ""
+class Target:
+    """The user's callable with the name gradcheck reports it by (``FILE.py:TARGET``)."""
+
+    def __init__(self, fn, name):
+        self.fn, self.__gradcheck_name__ = fn, name
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return self.__gradcheck_name__
+
+
+def _import(path, file):
+    name = path.stem if path.stem.isidentifier() else f"plugin_{abs(hash(str(path)))}"
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None:
+        raise PluginError(f"plug-in file {file!r} is not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        with _guarded():
+            module_spec.loader.exec_module(module)
+    except BaseException as e:  # ImportError, SystemExit, anything the file raises
+        if previous is not None:
+            sys.modules[name] = previous
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise PluginError(f"cannot import plug-in {file!r}: {describe(e)}") from None
+    return module
+
+
+@contextlib.contextmanager
+def _guarded(record=None):
+    """User code runs with stdout sent to stderr, numpy's state restored, warnings recorded."""
+    err = np.geterr()
+    printopts = np.get_printoptions()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            np.seterr(**err)
+            np.set_printoptions(**printopts)
+    if record is not None:
+        record.extend(caught)
+
+
+def describe(e):
+    """``ZeroDivisionError: division by zero (at mine.py line 2)``: located in the user's code,
+    the innermost frame outside gradcheck and numpy."""
     frames = traceback.extract_tb(e.__traceback__)
-    if path is not None:
-        frames = [fr for fr in frames if Path(fr.filename).resolve() == Path(path).resolve()] or frames
-    if frames:
-        where = f" (at {Path(frames[-1].filename).name} line {frames[-1].lineno})"
+    theirs = [fr for fr in frames if not fr.filename.startswith(_OURS)
+              and f"{Path('site-packages')}" not in fr.filename and "<" not in fr.filename[:1]]
+    where = f" (at {Path(theirs[-1].filename).name} line {theirs[-1].lineno})" if theirs else ""
     text = str(e).splitlines()[0] if str(e) else ""
     return f"{type(e).__name__}{': ' + text if text else ''}{where}"
 
 
-def _name(fn):
-    return getattr(fn, "__gradcheck_name__", getattr(fn, "__name__", repr(fn)))
+def name_of(fn):
+    return getattr(fn, "__gradcheck_name__", getattr(fn, "__qualname__", getattr(fn, "__name__",
+                                                                                 repr(fn))))
 
 
-def _call(fn, *args):
-    """fn(*args), with whatever it prints sent to stderr (stdout may be carrying --json)."""
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            return fn(*args)
-    except BaseException as e:
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        code = getattr(fn, "__code__", None)
-        raise PluginError(f"{_name(fn)} raised {_describe(e, code.co_filename if code else None)}") from None
+class Calls:
+    """Every call into one user callable, and the warnings they raised (for the report's notes)."""
 
+    def __init__(self, fn):
+        self.fn = fn
+        self.warnings = []
 
-def _arrays(fn, value, what, expected, layout):
-    """A list of arrays with the expected shapes, or a PluginError naming what is off."""
-    if not isinstance(value, (list, tuple)):
-        raise PluginError(f"{_name(fn)} returned {what} as {type(value).__name__}; expected a list "
-                          f"of {len(expected)} arrays")
-    if len(value) != len(expected):
-        raise PluginError(f"{_name(fn)} returned {len(value)} arrays for {what}; the network has "
-                          f"{len(expected)} ({', '.join(expected)})")
-    out = []
-    for (name, shape), array in zip(expected.items(), value):
+    def __call__(self, *args, **kwargs):
         try:
-            a = np.asarray(array)
-        except Exception:
-            raise PluginError(f"{_name(fn)} returned {name} that is not an array") from None
-        if a.dtype.kind not in "biuf":
-            raise PluginError(f"{_name(fn)} returned {name} with dtype {a.dtype}; expected real numbers")
-        if a.shape != shape:
-            hint = ""
-            if a.shape == shape[::-1]:
-                other = "rows" if layout == "columns" else "columns"
-                hint = f" (its transpose: is the code written for the {other} layout?)"
-            elif a.size == int(np.prod(shape)):
-                hint = f" (same size, different shape: reshape it to {shape})"
-            raise PluginError(f"{_name(fn)} returned {name} with shape {a.shape}; the {layout} "
-                              f"layout needs {shape}{hint}")
-        if not np.all(np.isfinite(a)):
-            raise PluginError(f"{_name(fn)} returned {name} containing "
-                              f"{'NaN' if np.isnan(a).any() else 'inf'}")
-        out.append(a)
-    return out
+            with _guarded(self.warnings):
+                return self.fn(*args, **kwargs)
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise PluginError(f"{name_of(self.fn)} raised {describe(e)}") from None
+
+    def notes(self):
+        seen = []
+        for w in self.warnings:
+            text = f"{w.category.__name__}: {w.message} (at {Path(w.filename).name} line {w.lineno})"
+            if text not in seen:
+                seen.append(text)
+        return [f"the code warned: {text}" for text in seen[:3]]
 
 
-def _expected(net, kind):
-    return {f"{kind}{l}": net.shapes[f"{kind}{l}"] for l in range(1, net.L + 1)}
-
-
-def _copies(net):
-    return ([w.copy() for w in net.weights],
-            None if not net.bias else [b.copy() for b in net.biases])
-
-
-def _gradient(net, x, y, fn):
-    result = _call(fn, *_copies(net), x.copy(), y.copy())
-    if result is None:
-        raise PluginError(f"{_name(fn)} returned None; a gradient plug-in returns (nabla_w, nabla_b)")
-    if not isinstance(result, (list, tuple)) or len(result) != 2:
-        raise PluginError(f"{_name(fn)} returned {type(result).__name__}"
-                          f"{' of length ' + str(len(result)) if isinstance(result, (list, tuple)) else ''}"
-                          "; a gradient plug-in returns the pair (nabla_w, nabla_b)")
-    nabla_w, nabla_b = result
-    ws = _expected(net, "W")
-    bs = _expected(net, "b") if net.bias else {}
-    if net.bias and isinstance(nabla_w, (list, tuple)) and len(nabla_w) == net.L and all(
-            np.shape(a) == s for a, s in zip(nabla_w, bs.values())) and list(bs.values()) != list(
-            ws.values()):
-        raise PluginError(f"{_name(fn)} returned (nabla_b, nabla_w), Nielsen's order; the contract's "
-                          "order is (nabla_w, nabla_b)")
-    grads = dict(zip(ws, _arrays(fn, nabla_w, "nabla_w", ws, net.layout)))
-    if net.bias:
-        if nabla_b is None:
-            raise PluginError(f"{_name(fn)} returned nabla_b = None, but the network has biases")
-        grads.update(zip(bs, _arrays(fn, nabla_b, "nabla_b", bs, net.layout)))
-    return grads
-
-
-def _step(net, x, y, fn, lr):
-    """(after, dtype arrays) of one step from the network's parameters."""
-    weights, biases = _copies(net)
-    result = _call(fn, weights, biases, x.copy(), y.copy(), lr)
-    if result is not None:
-        if not isinstance(result, (list, tuple)) or len(result) != 2:
-            raise PluginError(f"{_name(fn)} returned {type(result).__name__}; a step plug-in updates "
-                              "the arrays in place (returning None) or returns (weights, biases)")
-        weights, biases = result
-    after = dict(zip(_expected(net, "W"), _arrays(fn, weights, "weights", _expected(net, "W"),
-                                                   net.layout)))
-    if net.bias:
-        if biases is None:
-            raise PluginError(f"{_name(fn)} returned biases = None, but the network has biases")
-        after.update(zip(_expected(net, "b"), _arrays(fn, biases, "biases", _expected(net, "b"),
-                                                       net.layout)))
-    return after
-
-
-def recover_step(before, after, lr, precision):
-    """(gradient, rounding) from a step: (before - after) / lr.
-
-    before - after is exact to u max(|w|, |w'|) (Sterbenz where they are close, one rounding
-    otherwise) and dividing by the power of two lr is exact; the step itself was rounded once more
-    when it was written into w'.
-    """
-    grads, rounding = {}, {}
-    for name in before:
-        b = np.asarray(before[name], dtype=float)
-        a = np.asarray(after[name], dtype=float)
-        grads[name] = (b - a) / lr
-        rounding[name] = 2 * precision.eps * np.maximum(np.abs(b), np.abs(a)) / lr
-    return grads, rounding
-
-
-def choose_lr(net, probe):
-    """A power of two with lr |g| >= |w| in every array, from a probe's gradient: then the step's
-    recovery loses nothing beyond u |g| (see ``recover_step``)."""
-    params = net.parameters()
-    ratios = [np.max(np.abs(params[n])) / np.max(np.abs(g))
-              for n, g in probe.items() if np.max(np.abs(g)) > 0]
-    return 2.0 ** int(np.clip(np.ceil(np.log2(max(ratios))), -30, 60)) if ratios else 1.0
-
-
-def impl_gradient(net, x, y, fn, kind="gradient"):
-    """The ``AnalyticGradient`` of a user's function: name -> array, layout shapes."""
-    if kind not in IMPL_KINDS:
-        raise ValueError(f"`impl_kind` must be 'gradient' or 'step'; got {kind!r}")
-    if not callable(fn):
-        raise TypeError(f"`impl` must be a function; got {fn!r}")
-    target = f"{_name(fn)} ({kind})"
-    if kind == "gradient":
-        grads = _gradient(net, x, y, fn)
-        precision = detect_precision(grads.values())
-        return AnalyticGradient({n: np.asarray(g, dtype=float) for n, g in grads.items()}, target,
-                                precision, precision is not FLOAT64)
-    before = net.parameters()
-    after = _step(net, x, y, fn, 1.0)
-    probe, _ = recover_step(before, after, 1.0, FLOAT64)
-    lr = choose_lr(net, probe)
-    after = _step(net, x, y, fn, lr)
-    grads, _ = recover_step(before, after, lr, FLOAT64)
-    precision = min(detect_precision(after.values()), detect_precision(grads.values()),
-                    key=lambda p: p.eps * -1)
-    grads, rounding = recover_step(before, after, lr, precision)
-    notes = (f"step plug-in run with lr = 2^{int(np.log2(lr))} = {lr:g} (chosen so the gradient "
-             "is recovered exactly to rounding)",)
-    return AnalyticGradient(grads, target, precision, precision is not FLOAT64, rounding, notes)
+def call(fn, *args, **kwargs):
+    """One guarded call (see ``Calls``)."""
+    return Calls(fn)(*args, **kwargs)

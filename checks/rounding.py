@@ -13,6 +13,11 @@ precision bounded (``np.finfo(dtype).eps``, twice the unit roundoff, to be safe)
 gamma(n) = n u / (1 - n u), the bound on the relative error of a sum of n terms in any order:
 |fl(sum_k t_k) - sum_k t_k| <= gamma(n) sum_k |t_k| (Higham, Lemma 3.1 and eq. 3.5).
 
+Underflow: every operation may also lose an absolute eta, the smallest normal number of the
+precision (Higham's model fl(x op y) = (x op y)(1 + delta) + eta, with flush-to-zero covered), so
+each error below also carries eta times the number of operations behind it: in float32, an input
+of 1e-93 becomes 0, and that is a correct evaluation too.
+
 Each elementary function (sigma, sigma', the loss's delta) is assumed accurate to c = 4 units of
 its own scale: ``Activation.value_scale`` for a = sigma(z) (|a| for 1/(1 + e^-z); 1 for tanh and
 softplus, whose usual formulas cancel), ``Activation.prime_scale`` for sigma' (|a| where
@@ -21,18 +26,20 @@ computes in a narrower precision are first rounded to it (``rho`` = u, else 0).
 
 Forward pass, for l = 1 ... L (E_z, E_a the errors of z^l, a^l):
 
-    E_a^0 = rho |x|
-    E_z^l = |W^l| E_a^{l-1} + gamma(n_{l-1} + 2) (|W^l| |a^{l-1}| + |b^l|)
-    E_a^l = |sigma'(z^l)| E_z^l + c u v^l                             v^l = value_scale
+    E_a^0 = rho |x| + eta
+    E_z^l = |W^l| E_a^{l-1} + gamma(n_{l-1} + 2) (|W^l| |a^{l-1}| + |b^l|) + (n_{l-1} + 2) eta
+    E_a^l = |sigma'(z^l)| E_z^l + c u v^l + c eta                     v^l = value_scale
 
 (+2: the bias addition, and the rounding of W and b themselves when rho > 0.)
 
 Backward pass.  B^l bounds |delta^l|: B^L = |D^L| (D^L = dC_x/dz^L, from the complex step), and
 B^l = |sigma'(z^l)| (|W^{l+1}|^T B^{l+1}).  The error of delta^l:
 
-    E_d^L = |H^L| E_z^L + c u t^L           H^L = d delta^L / dz^L, t^L = Loss.delta_scale
-    E_d^l = |sigma'(z^l)| (|W^{l+1}|^T E_d^{l+1} + gamma(n_{l+1}) |W^{l+1}|^T B^{l+1})
-            + (|W^{l+1}|^T B^{l+1}) (|sigma''(z^l)| E_z^l + c u s^l)    s^l = prime_scale
+    E_d^L = |H^L| E_z^L + c u t^L + c eta   H^L = d delta^L / dz^L, t^L = Loss.delta_scale
+    E_d^l = |sigma'(z^l)| (|W^{l+1}|^T E_d^{l+1} + gamma(n_{l+1}) |W^{l+1}|^T B^{l+1}
+                           + (n_{l+1} + 2) eta)
+            + (|W^{l+1}|^T B^{l+1}) (|sigma''(z^l)| E_z^l + c u s^l + c eta) + c eta
+                                                                        s^l = prime_scale
 
 The first line of E_d^l carries the error from above and the rounding of the product with W^T;
 the second, the error of sigma'(z^l): computed at a wrong z (sigma'' E_z) and rounded.  |H^L| E_z^L
@@ -41,9 +48,9 @@ it) and is summed column by column for a softmax.
 
 Gradient, with r the reduction's factor (1, 1/m or 1/(m n_L); multiplying by it rounds once):
 
-    E(dC/dW^l) = r (E_d^l |a^{l-1}|^T + B^l (E_a^{l-1})^T + gamma(m + 1) B^l |a^{l-1}|^T)
-                 + 2 u |2 l2 W^l| + u |dC/dW^l|
-    E(dC/db^l) = r (sum_x E_d^l + gamma(m + 1) sum_x B^l) + u |dC/db^l|
+    E(dC/dW^l) = r (E_d^l |a^{l-1}|^T + B^l (E_a^{l-1})^T + gamma(m + 1) B^l |a^{l-1}|^T
+                    + (m + 2) eta) + 2 u |2 l2 W^l| + u |dC/dW^l|
+    E(dC/db^l) = r (sum_x E_d^l + gamma(m + 1) sum_x B^l + (m + 2) eta) + u |dC/db^l|
 
 The sums over the batch (BP3/BP4) are the gamma(m + 1) terms; the last terms are the L2 term's
 rounding and the final rounding of the result to the precision.  Every inner product above is
@@ -76,6 +83,7 @@ class Precision:
 
     name: str
     eps: float
+    tiny: float               # the smallest normal number: the absolute floor of an operation
 
     @classmethod
     def of(cls, dtype):
@@ -90,9 +98,8 @@ class Precision:
         return self.name
 
 
-PRECISIONS = {p.name: p for p in (Precision("float16", float(np.finfo(np.float16).eps)),
-                                  Precision("float32", float(np.finfo(np.float32).eps)),
-                                  Precision("float64", float(np.finfo(np.float64).eps)))}
+PRECISIONS = {name: Precision(name, float(np.finfo(name).eps), float(np.finfo(name).tiny))
+              for name in ("float16", "float32", "float64")}
 FLOAT64 = PRECISIONS["float64"]
 
 
@@ -102,22 +109,23 @@ def gamma(n, u):
     return nu / (1 - nu) if nu < 1 else np.inf
 
 
-def forward_errors(net, f, u, rho):
+def forward_errors(net, f, u, rho, eta=0.0):
     """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L."""
     W, b = net.columns()
-    E_a = [rho * np.abs(f.a[0])]
+    E_a = [rho * np.abs(f.a[0]) + eta]
     E_z = [None]
     for l in range(1, net.L + 1):
         absW = np.abs(W[l])
         size = absW @ np.abs(f.a[l - 1]) + np.abs(b[l])
-        E_z.append(absW @ E_a[l - 1] + gamma(net.layers[l - 1] + 2, u) * size)
+        E_z.append(absW @ E_a[l - 1] + gamma(net.layers[l - 1] + 2, u) * size
+                   + (net.layers[l - 1] + 2) * eta)
         sigma = net.sigmas[l - 1]
         if sigma.elementwise:
             spread = np.abs(sigma.prime(f.z[l])) * E_z[l]
         else:  # softmax: |J| e <= a e + a (a . e)
             a = f.a[l]
             spread = a * E_z[l] + a * (a * E_z[l]).sum(axis=0, keepdims=True)
-        E_a.append(spread + C_ELEMENTARY * u * sigma.value_scale(f.z[l], f.a[l]))
+        E_a.append(spread + C_ELEMENTARY * (u * sigma.value_scale(f.z[l], f.a[l]) + eta))
     return E_z, E_a
 
 
@@ -157,35 +165,37 @@ def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B
     ``inputs_rounded``: the code received (or converted) its parameters and batch in
     ``precision``, so rho = u.  ``B``: the delta bounds, if the caller has them.
     """
-    u = precision.eps
+    u, eta = precision.eps, precision.tiny
     rho = u if inputs_rounded else 0.0
     W, _ = net.columns()
     L, m = net.L, f.a[0].shape[1]
+    c = C_ELEMENTARY
     B = delta_bounds(net, f, D_L) if B is None else B
-    E_z, E_a = forward_errors(net, f, u, rho)
+    E_z, E_a = forward_errors(net, f, u, rho, eta)
     t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, net.sigmas[-1])
     E_d = [None] * (L + 1)
-    E_d[L] = output_curvature(net, f, y, E_z[L]) + C_ELEMENTARY * u * t_L + rho * np.abs(D_L)
+    E_d[L] = output_curvature(net, f, y, E_z[L]) + c * (u * t_L + eta) + rho * np.abs(D_L)
     for l in range(L - 1, 0, -1):
         absWT = np.abs(W[l + 1]).T
         sigma = net.sigmas[l - 1]
         carried = absWT @ B[l + 1]
         E_d[l] = (np.abs(sigma.prime(f.z[l])) * (absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u)
-                                                  * carried)
+                                                  * carried + (net.layers[l + 1] + 2) * eta)
                   + carried * (np.abs(sigma.prime2(f.z[l])) * E_z[l]
-                               + C_ELEMENTARY * u * sigma.prime_scale(f.z[l], f.a[l])))
+                               + c * (u * sigma.prime_scale(f.z[l], f.a[l]) + eta)) + c * eta)
     r = net.scale(m)
     g_m = gamma(m + 1, u)
     bounds = {}
     for l in range(1, L + 1):
         a_prev = np.abs(f.a[l - 1])
-        ew = r * (E_d[l] @ a_prev.T + B[l] @ E_a[l - 1].T + g_m * (B[l] @ a_prev.T))
+        ew = r * (E_d[l] @ a_prev.T + B[l] @ E_a[l - 1].T + g_m * (B[l] @ a_prev.T)
+                  + (m + 2) * eta)
         ew = ew + u * r * (B[l] @ a_prev.T)  # the result's own rounding, |dC/dW| <= B |a|^T
         if net.l2:
             ew = ew + 2 * u * np.abs(2 * net.l2 * W[l]) + u * np.abs(2 * net.l2 * W[l])
         bounds[f"W{l}"] = net.from_columns(2 * ew)
         if net.bias:
             eb = r * (E_d[l].sum(axis=1, keepdims=True)
-                      + (g_m + u) * B[l].sum(axis=1, keepdims=True))
+                      + (g_m + u) * B[l].sum(axis=1, keepdims=True) + (m + 2) * eta)
             bounds[f"b{l}"] = net.from_columns(2 * eb)
     return bounds

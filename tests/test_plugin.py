@@ -3,7 +3,8 @@ import pytest
 
 from backprop import Network, backward
 from checks import PluginError, gradcheck
-from checks.plugin import impl_gradient, load_plugin
+from checks.adapt import impl_gradient
+from checks.plugin import load_plugin
 
 
 def net_and_batch(layout="columns", bias=True):
