@@ -23,6 +23,7 @@ where it cannot tell from an ``[impl]`` table in the config (``ImplSpec``):
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import re
@@ -106,19 +107,22 @@ class ImplSpec:
 # -- where one parameter array lives ------------------------------------------------------------
 @dataclass
 class Slot:
-    """Where the code keeps one parameter: a path from the object (or the argument containers),
-    and whether it holds the config's array transposed or flattened."""
+    """Where the code keeps one parameter: a path of steps from the object (or the argument
+    containers), ``("attr", name)`` or ``("item", key)``, and the shape and dtype it uses."""
 
     param: object             # the Parameter record
-    path: tuple               # ("attr", name) | ("attr", name, index_or_key)
+    path: tuple               # (("attr", "params"), ("item", "W1")), (("attr", "dense1"), ...)
     shape: tuple              # the shape the code uses
     dtype: np.dtype
 
+    @staticmethod
+    def walk(root, path):
+        for kind, key in path:
+            root = getattr(root, key) if kind == "attr" else root[key]
+        return root
+
     def get(self, root):
-        container = getattr(root, self.path[1])
-        if len(self.path) == 3:
-            container = container[self.path[2]]
-        return container
+        return self.walk(root, self.path)
 
     def put(self, root, value):
         """Write the config's value (config layout) into the code's array, in place if it can."""
@@ -127,11 +131,12 @@ class Slot:
         if isinstance(current, np.ndarray) and current.shape == value.shape and current.flags.writeable:
             current[...] = value
             return
-        holder = getattr(root, self.path[1])
-        if len(self.path) == 3:
-            holder[self.path[2]] = value
+        holder = self.walk(root, self.path[:-1])
+        kind, key = self.path[-1]
+        if kind == "attr":
+            setattr(holder, key, value)
         else:
-            setattr(root, self.path[1], value)
+            holder[key] = value
 
     def to_code(self, value):
         value = np.asarray(value)
@@ -161,9 +166,33 @@ class Slot:
         raise PluginError(f"{what} {self.param.name} with shape {a.shape}; the network needs "
                           f"{target}{hint}")
 
+    def gradient_beside(self, root):
+        """A gradient the code wrote beside the parameter (nnfs's ``layer.dweights``,
+        ``self.grads["W1"]``), or None."""
+        holder = self.walk(root, self.path[:-1])
+        kind, key = self.path[-1]
+        names = [f"d{key}", f"grad_{key}", f"{key}_grad", f"d_{key}", f"grad{key}"]
+        if kind == "attr":
+            for name in names:
+                value = getattr(holder, str(name), None)
+                if _float_array(value):
+                    return value
+        else:
+            parent = self.walk(root, self.path[:-2]) if len(self.path) > 1 else None
+            for grads in ("grads", "gradients", "grad", "dparams"):
+                table = getattr(parent, grads, None) if parent is not None else None
+                if isinstance(table, dict):
+                    for name in [key] + names:
+                        if _float_array(table.get(name)):
+                            return table[name]
+        return None
+
     @property
     def label(self):
-        return f"self.{self.path[1]}" + (f"[{self.path[2]!r}]" if len(self.path) == 3 else "")
+        text = "self"
+        for kind, key in self.path:
+            text += f".{key}" if kind == "attr" else f"[{key!r}]"
+        return text
 
 
 class Args:
@@ -176,11 +205,14 @@ def _arg_slots(net, roles):
     slots = []
     for p in net.params:
         if "params" in roles.values():
-            slots.append(Slot(p, ("attr", "params", p.name), p.shape, np.dtype(float)))
+            path = (("attr", "params"), ("item", p.name))
         elif p.kind == "weight" and "weights" in roles.values():
-            slots.append(Slot(p, ("attr", "weights", p.layer - 1), p.shape, np.dtype(float)))
+            path = (("attr", "weights"), ("item", p.layer - 1))
         elif p.kind == "bias" and "biases" in roles.values():
-            slots.append(Slot(p, ("attr", "biases", p.layer - 1), p.shape, np.dtype(float)))
+            path = (("attr", "biases"), ("item", p.layer - 1))
+        else:
+            continue
+        slots.append(Slot(p, path, p.shape, np.dtype(float)))
     return slots
 
 
@@ -218,31 +250,62 @@ def _looks_like(name, kind):
     return lower.startswith("w") or "weight" in lower or lower.startswith("theta")
 
 
-def _candidates(owner):
-    """(path, array) for every float array on the object, in lists, tuples and dicts too."""
-    out = []
-    for name, value in vars(owner).items():
-        if _float_array(value):
-            out.append((("attr", name), value))
-        elif isinstance(value, (list, tuple)):
-            out.extend((("attr", name, i), v) for i, v in enumerate(value) if _float_array(v))
-        elif isinstance(value, dict):
-            out.extend((("attr", name, k), v) for k, v in value.items() if _float_array(v))
+def _candidates(owner, depth=2):
+    """(path, array) for every float array on the object: its attributes, the lists, tuples and
+    dicts they hold, and the attributes of objects it holds (a model's layers), in order."""
+    out, seen = [], set()
+
+    def visit(obj, path, level):
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        for name, value in list(vars(obj).items()):
+            here = path + (("attr", name),)
+            if _float_array(value):
+                out.append((here, value))
+            elif isinstance(value, (list, tuple)):
+                for i, v in enumerate(value):
+                    if _float_array(v):
+                        out.append((here + (("item", i),), v))
+                    elif level < depth and _is_object(v):
+                        visit(v, here + (("item", i),), level + 1)
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    if _float_array(v):
+                        out.append((here + (("item", k),), v))
+            elif level < depth and _is_object(value):
+                visit(value, here, level + 1)
+
+    visit(owner, (), 1)
     return out
 
 
+def _is_object(v):
+    return hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)) and not callable(v) \
+        and not inspect.ismodule(v)
+
+
 def _label(path):
-    return path[1] if len(path) == 2 else str(path[2])
+    return str(path[-1][1])
+
+
+def _order(path):
+    """The position of a list item, for telling same-shaped arrays apart."""
+    return path[-1][1] if path[-1][0] == "item" and isinstance(path[-1][1], int) else None
 
 
 def find_slots(owner, net, spec):
     """Slots for every parameter of the config on the object, or a PluginError naming the key."""
     cands = _candidates(owner)
+    labels = {(path[:-1], _label(path)) for path, _ in cands}
+    cands = [(path, v) for path, v in cands
+             if not _label(path).lower().startswith("grad") and not (
+                 _label(path).startswith("d") and (path[:-1], _label(path)[1:].lstrip("_")) in labels)]
     if spec.params is not None:
         if not isinstance(getattr(owner, spec.params, None), dict):
             raise PluginError(f"`impl.params` = {spec.params!r}: the object has no dict attribute "
                               f"{spec.params!r}")
-        cands = [(path, v) for path, v in cands if path[1] == spec.params]
+        cands = [(path, v) for path, v in cands if path[0] == ("attr", spec.params)]
     slots, used = [], set()
     for kind, names in (("weight", spec.weights), ("bias", spec.biases)):
         params = [p for p in net.params if p.kind == kind]
@@ -251,8 +314,7 @@ def find_slots(owner, net, spec):
                 raise PluginError(f"`impl.{kind}s` names {len(names)} arrays; the network has "
                                   f"{len(params)}")
             for p, name in zip(params, names):
-                match = [(path, v) for path, v in cands if _label(path) == name or path[1] == name
-                         and len(path) == 2]
+                match = [(path, v) for path, v in cands if _label(path) == name]
                 if not match:
                     raise PluginError(f"`impl.{kind}s`: the object has no array {name!r} "
                                       f"(it has {', '.join(_label(c[0]) for c in cands) or 'none'})")
@@ -265,7 +327,7 @@ def find_slots(owner, net, spec):
             typed = [c for c in fits if _looks_like(_label(c[0]), kind)] or fits
             if len(typed) > 1:  # the same shape for several: prefer the layer's number, then order
                 numbered = [c for c in typed if _digits(_label(c[0])) == p.layer]
-                in_order = [c for c in typed if len(c[0]) == 3 and c[0][2] == p.layer - 1]
+                in_order = [c for c in typed if _order(c[0]) == p.layer - 1]
                 typed = numbered or in_order or typed
             if not typed:
                 shapes = " or ".join(map(str, _shapes(p)))
@@ -314,12 +376,39 @@ def _roles(fn, spec):
     return roles, unknown
 
 
+def _holds_arrays(obj):
+    return _is_object(obj) and bool(_candidates(obj))
+
+
 def _owner(fn):
+    """(the callable to inspect, the object holding the parameters or None).
+
+    The object is a bound method's ``self``; or, for ``functools.partial(net.method, ...)``, the
+    method's; or, for a lambda, an object it closes over or takes as a default argument
+    (``lambda x, y, net=Net(...): net.loss(x, y, reg=0.1)``)."""
     fn = fn.fn if isinstance(fn, Target) else fn
-    owner = getattr(fn, "__self__", None)
-    if owner is not None and not inspect.ismodule(owner) and hasattr(owner, "__dict__"):
+    inner = fn.func if isinstance(fn, functools.partial) else fn
+    owner = getattr(inner, "__self__", None)
+    if owner is not None and _holds_arrays(owner):
         return fn, owner
+    hidden = [c.cell_contents for c in (getattr(inner, "__closure__", None) or ())
+              if _cell_filled(c)]
+    hidden += list(getattr(inner, "__defaults__", None) or ())
+    hidden += list((getattr(inner, "__kwdefaults__", None) or {}).values())
+    if isinstance(fn, functools.partial):
+        hidden += list(fn.args) + list(fn.keywords.values())
+    for value in hidden:
+        if _holds_arrays(value):
+            return fn, value
     return fn, None
+
+
+def _cell_filled(cell):
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -360,13 +449,11 @@ def plan(net, fn, spec):
         raise PluginError(f"{name_of(fn)} is a function that takes no parameters (weights, "
                           "biases or a parameters dict) and is not a method of an object that "
                           "holds them")
-    rows = any(s.shape != s.param.shape and s.shape == s.param.shape[::-1]
-               and s.param.kind == "weight" and len(set(s.shape)) == 2 for s in slots)
-    columns = any(s.shape == s.param.shape and s.param.kind == "weight" and len(set(s.shape)) == 2
-                  for s in slots)
-    code_rows = rows if rows != columns else net.layout == "rows"
-    if passes_params:
-        code_rows = net.layout == "rows"
+    # the code's orientation: its non-square weights as the config has them, or transposed
+    weights = [s for s in slots if s.param.kind == "weight" and len(set(s.param.shape)) == 2]
+    flipped = any(s.shape == s.param.shape[::-1] for s in weights)
+    same = any(s.shape == s.param.shape for s in weights)
+    code_rows = (net.layout == "rows") != (flipped and not same)
     lr_attr = None
     if "lr" not in roles.values() and owner is not None:
         names = [spec.lr] if spec.lr else sorted(ROLES["lr"])
@@ -460,8 +547,14 @@ def _key_for(key, slots):
     return None
 
 
-def _read_gradient(p, result, what):
-    """{name: array in config layout} from what the code returned, and its loss if it gave one."""
+def _read_gradient(p, result, what, root=None):
+    """{name: array in config layout} from what the code returned, and its loss if it gave one;
+    or, where it returned none, the gradients it wrote beside the parameters (``dweights``)."""
+    if root is not None and (result is None or _is_scalar(result)):
+        beside = [s.gradient_beside(root) for s in p.slots]
+        if all(g is not None for g in beside):
+            loss = float(result) if result is not None else None
+            return {s.param.name: s.to_config(g, what) for s, g in zip(p.slots, beside)}, loss
     loss = None
     if isinstance(result, (tuple, list)) and len(result) == 2 and _is_scalar(result[0]) and \
             not _is_scalar(result[1]):
@@ -549,7 +642,7 @@ def collect(p, net, x, y, lr, kind):
     for x_arg, y_arg in _inputs(p, x, y):
         result, root = _invoke(p, net, x_arg, y_arg, lr)
         if kind == "gradient":
-            grads, loss = _read_gradient(p, result, what)
+            grads, loss = _read_gradient(p, result, what, root)
             losses.append(loss)
             seen.extend(grads.values())
             part, part_rounding = grads, None
@@ -581,9 +674,9 @@ def collect(p, net, x, y, lr, kind):
 def _returns_gradient(p, net, x, y):
     """Whether one call returns a gradient (else it is a step): the call shows its kind."""
     x_arg, y_arg = _inputs(p, x, y)[0]
-    result, _ = _invoke(p, net, x_arg, y_arg, 1.0)
+    result, root = _invoke(p, net, x_arg, y_arg, 1.0)
     try:
-        _read_gradient(p, result, f"{name_of(p.fn)} returned")
+        _read_gradient(p, result, f"{name_of(p.fn)} returned", root)
         return True
     except PluginError:
         if "lr" in p.roles.values() or p.lr_attr:
@@ -591,19 +684,30 @@ def _returns_gradient(p, net, x, y):
         raise
 
 
-def _choose_call(p, net, x, y, kind):
-    """Try the batch, then one example per call (a column or row, then a flat vector), and keep
-    the first the code accepts and answers with the right shapes."""
-    if p.call != "batch" or x.shape[1] == 1:
-        return collect(p, net, x, y, 1.0, kind)
-    first_error = None
-    for call, vectors in (("batch", p.vectors), ("example", p.vectors or ""), ("example", "flat")):
+def _forms(p, spec):
+    """The ways to call the code, in the order tried: the batch, then one example per call (a
+    column or a row, then a flat vector); only what the [impl] table or the signature allows."""
+    if spec.call == "example" or (spec.call is None and spec.vectors):
+        return [("example", spec.vectors)] if spec.vectors else [("example", ""), ("example", "flat")]
+    if spec.call is not None or p.call == "pairs":
+        return [(spec.call or p.call, spec.vectors or "")]
+    return [("batch", ""), ("example", ""), ("example", "flat")]
+
+
+def _first_that_works(p, net, x, y, kind, spec):
+    """(kind, probe gradient) from the first call form the code accepts and answers with the
+    right shapes; the kind is what the call shows where it was not given."""
+    errors = []
+    for call, vectors in _forms(p, spec):
         p.call, p.vectors = call, vectors
         try:
-            return collect(p, net, x, y, 1.0, kind)
+            k = kind or ("gradient" if _returns_gradient(p, net, x[:, :1], y[:, :1]) else "step")
+            return k, collect(p, net, x, y, 1.0, k)
         except PluginError as e:
-            first_error = first_error or e
-    raise first_error
+            errors.append(str(e))
+    if len(errors) > 1 and errors[1] != errors[0]:
+        raise PluginError(f"{errors[0]}; called one example at a time: {errors[-1]}")
+    raise PluginError(errors[0])
 
 
 def impl_gradient(net, x, y, fn, kind=None, spec=None):
@@ -619,16 +723,13 @@ def impl_gradient(net, x, y, fn, kind=None, spec=None):
         raise TypeError(f"`impl` must be a function; got {fn!r}")
     p = plan(net, fn, spec)
     x, y = net.to_columns(np.asarray(x, dtype=float)), net.to_columns(np.asarray(y, dtype=float))
-    if spec.call is None and kind is None:
-        kind = "gradient" if _returns_gradient(p, net, x[:, :1], y[:, :1]) else "step"
-    kind = kind or "gradient"
+    kind, first = _first_that_works(p, net, x, y, kind, spec)
     notes = []
     if kind == "gradient":
-        grads, _, seen, loss = _choose_call(p, net, x, y, kind)
+        grads, _, seen, loss = first
         extra = {}
     else:
-        probe, _, _, _ = _choose_call(p, net, x, y, kind)
-        lr = choose_lr(net, probe)
+        lr = choose_lr(net, first[0])
         grads, rounding, seen, loss = collect(p, net, x, y, lr, kind)
         notes.append(f"step run with lr = 2^{int(np.log2(lr))} = {lr:g} (chosen so the gradient "
                      "is recovered exactly to rounding)")

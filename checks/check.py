@@ -242,6 +242,10 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
         notes.append(f"{skipped} entries skipped: their finite-difference steps carry a unit across "
                      "a kink (the complex step never does)")
     notes += precision_notes(net.params, numeric.gradient, tolerance, analytic.precision)
+    zero = [p.name for p in net.params if not np.any(numeric.gradient[p.name])]
+    if zero:
+        notes.append(f"the true gradient of {', '.join(zero)} is zero on this batch (inactive "
+                     "units?), so the check says little about them: try another seed or batch")
     diagnosis, findings = diagnose(Evidence(
         net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net, m=m,
         per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))

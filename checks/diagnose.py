@@ -134,9 +134,19 @@ def rule_factor(ev, p):
 
 
 def rule_l2(ev, p):
-    if ev.net is None or p.kind != "weight":
+    if ev.net is None or p.kind not in ("weight", "bias"):
         return None
     W = ev.net.parameters()[p.name]
+    if p.kind == "bias":
+        diff = ev.analytic[p.name] - ev.numeric[p.name]
+        c = fit_factor(diff, W)
+        if c is None or abs(c) < 1e-12 or np.count_nonzero(W) < 2 or not ev.fits(
+                p.name, ev.numeric[p.name] + c * W, 2.0):
+            return None
+        also = (f" (c = {c / (2 * ev.net.l2):.6g} times 2 l2)" if ev.net.l2 else "")
+        return Finding(p.name, "l2_bias", f"{p.name} carries an extra {c:.6g} times itself{also}: a "
+                       "weight decay applied to the biases too, where the L2 term covers the "
+                       "weights only", f"{c:.6g}")
     diff = ev.analytic[p.name] - ev.numeric[p.name]
     c = fit_factor(diff, W)
     if c is None or abs(c) < 1e-12 or not ev.fits(p.name, ev.numeric[p.name] + c * W, 2.0):
@@ -284,42 +294,52 @@ def whole_factor(ev, per_array):
     return Finding(None, "factor", text, first.constant)
 
 
+def _step(ev, layer, wrong):
+    """What the wrong arrays of the first wrong layer say about which equation is at fault."""
+    kinds = {p.kind for p in ev.params if p.name in wrong and p.layer == layer}
+    has_bias = any(p.kind == "bias" and p.layer == layer for p in ev.params)
+    if kinds == {"bias"}:
+        return (f"only b{layer} is wrong there: BP3, dC/db^{layer} is delta^{layer} summed over the "
+                "batch")
+    if kinds == {"weight"} and has_bias:
+        return (f"b{layer} is right, so delta^{layer} is right: BP4, dC/dW^{layer} = delta^{layer} "
+                f"(a^{layer - 1})^T, has the wrong a^{layer - 1} or the wrong product")
+    if layer == ev.net.L:
+        return "delta^L itself is wrong: BP1, delta^L = dC/dz^L"
+    return (f"delta^{layer} is wrong while delta^{layer + 1} is right: the step of the recurrence "
+            f"into layer {layer}, BP2: delta^{layer} = ((W^{layer + 1})^T delta^{layer + 1}) * "
+            f"sigma'(z^{layer})")
+
+
 def localize(ev):
-    """The first wrong layer in backward order, and whether the layers below inherit its error."""
+    """The first wrong layer in backward order, the equation it points to, and whether the layers
+    below inherit its error."""
     if ev.net is None or not ev.failing:
         return None
     failing = {p.name for p in ev.failing}
     layers = sorted({p.layer for p in ev.params}, reverse=True)
     wrong = {l: [p.name for p in ev.params if p.layer == l and p.name in failing] for l in layers}
     first = next(l for l in layers if wrong[l])
-    below = [l for l in layers if l < first]
-    here = f"layer {first} ({', '.join(wrong[first])})"
     if first == ev.net.L and all(p.name in failing for p in ev.params):
         return Finding(None, "localization", "Every array is wrong, the output layer's too: look at "
                        "BP1, the output error delta^L = dC/dz^L (a - y for cross-entropy with its "
                        "softmax or sigmoid output, (a - y) * sigma'(z^L) for 1/2 sum (a - y)^2).",
                        str(first))
     above = [p.name for p in ev.params if p.layer > first]
-    right = f"; the layers above ({', '.join(above)}) are right" if above else ""
-    if not below:
-        return Finding(None, "localization", f"The error is in {here}{right}.", str(first))
+    text = f"The first wrong layer in backward order is layer {first} ({', '.join(wrong[first])})"
+    text += f", with the layers above right ({', '.join(above)})" if above else ""
+    text += f": {_step(ev, first, failing)}."
+    below = [l for l in layers if l < first]
     wrong_below = [l for l in below if wrong[l]]
-    if len(wrong_below) == len(below) and all(len(wrong[l]) == sum(p.layer == l for p in ev.params)
-                                              for l in below):
-        return Finding(None, "localization", f"The first wrong layer in backward order is "
-                       f"{here}{right}, and every layer below it is wrong too: the error is "
-                       "inherited through the delta recurrence, BP2: delta^l = "
-                       "((W^{l+1})^T delta^{l+1}) * sigma'(z^l)" + (
-                           f", which first goes wrong where delta^{first} is computed from "
-                           f"delta^{first + 1}." if first < ev.net.L else "."), str(first))
-    if wrong_below:
+    if below and len(wrong_below) == len(below) and all(
+            len(wrong[l]) == sum(p.layer == l for p in ev.params) for l in below):
+        text += " Every layer below it is wrong too: inherited through the recurrence (BP2)."
+    elif wrong_below:
         names = ", ".join(n for l in wrong_below for n in wrong[l])
-        return Finding(None, "localization", f"The first wrong layer in backward order is {here}; "
-                       f"{names} below it are wrong too but not all below are: independent "
-                       "errors, not one inherited through BP2.", str(first))
-    return Finding(None, "localization", f"Only {here} is wrong{right}, and every layer below it "
-                   "is right, so the deltas reaching it are right: the error is in this layer's own "
-                   "gradient (BP3/BP4), not in the recurrence.", str(first))
+        text += f" {names} below it are wrong too, but not every array below: independent errors."
+    elif below:
+        text += " Every layer below it is right."
+    return Finding(None, "localization", text, str(first))
 
 
 def catalogue_match(ev):
@@ -334,19 +354,20 @@ def catalogue_match(ev):
 
 
 def _grouped(findings):
-    """One sentence for arrays with the same finding: "W1, b1 are each ..." (texts start with the
-    array's name followed by " is ")."""
+    """One sentence for arrays with the same finding: "W1, b1 are each ..." or "b1, b2: each
+    carries ..." (a per-array text starts with the array's name)."""
     groups = {}
     for f in findings:
-        key = (f.kind, f.constant, f.text.replace(f"{f.array} is ", "@", 1))
-        groups.setdefault(key, []).append(f)
+        rest = f.text[len(f.array):] if f.array and f.text.startswith(f.array) else None
+        groups.setdefault((f.kind, f.constant, rest), []).append(f)
     out = []
     for (kind, constant, rest), members in groups.items():
-        if len(members) == 1 or not rest.startswith("@"):
+        if len(members) == 1 or rest is None:
             out.extend(members)
             continue
         names = ", ".join(f.array for f in members)
-        out.append(Finding(names, kind, f"{names} are each {rest[1:]}", constant))
+        text = f"{names} are each {rest[4:]}" if rest.startswith(" is ") else f"{names}: each{rest}"
+        out.append(Finding(names, kind, text, constant))
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.util
 import sys
 import traceback
@@ -113,7 +114,8 @@ def load_plugin(spec):
     module = _import(path, file)
     try:
         with _guarded():
-            fn = eval(compile(target, "<TARGET>", "eval"), vars(module))
+            scope = {"functools": functools, "partial": functools.partial, **vars(module)}
+            fn = eval(compile(target, "<TARGET>", "eval"), scope)
     except SyntaxError:
         raise PluginError(f"TARGET {target!r} is not a Python expression") from None
     except NameError as e:
