@@ -22,7 +22,8 @@ from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
 from .check import MODES, gradcheck
 from .differentiate import SCHEMES
 from .formats import FORMATS
-from .plugin import IMPL_KINDS, PluginError, load_plugin
+from .plugin import IMPL_KINDS, PluginError
+from .sandbox import DEFAULT_TIMEOUT, Isolated
 
 __all__ = ["main"]
 
@@ -49,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: the options of each mode; any other given explicitly is refused, not silently ignored
-CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format"}
+CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format", "timeout"}
 MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
                 "config": CHECK_OPTIONS}
 
@@ -72,6 +73,9 @@ def _parser(out):
     p.add_argument("--impl-kind", choices=IMPL_KINDS,
                    help="gradient: the call returns the gradient; step: it takes one "
                         "gradient-descent step (default: what the call shows)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="how long your code may take to give one gradient, all its calls "
+                        f"together (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--method", choices=list(SCHEMES),
                    help="the numerical scheme (default: complex_step, exact to rounding)")
     p.add_argument("--mode", choices=list(MODES),
@@ -152,7 +156,10 @@ def run_check(args, stdout, stderr):
         stderr.write(f"{PROG}: this check will take about {estimate / 60:.0f} minutes "
                      f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "
                      "takes seconds\n")
-    impl = load_plugin(impl_spec) if impl_spec else None
+    impl = (Isolated(impl_spec, getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+            if impl_spec else None)
+    if impl is None and "timeout" in args:
+        raise UsageError("--timeout needs --impl FILE.py:TARGET")
     spec = cfg.fields.get("impl")
     report = gradcheck(net, x, y, variant=variant, impl=impl, impl_kind=impl_kind,
                        impl_spec=spec if impl else None, method=method,
