@@ -46,10 +46,13 @@ class Parameter:
     kind: str                 # "weight", "bias", or "input" (an array of any function)
     layer: int | None         # the layer it goes into (W2 maps layer 1 to layer 2)
     shape: tuple
+    what: str = ""            # for an input, what it is in words ("gradient of input x")
 
     @property
     def connects(self):
         """What the array connects, in words: ``'layer 1 -> layer 2'``, ``'bias of layer 2'``."""
+        if self.what:
+            return self.what
         if self.kind == "weight":
             return f"layer {self.layer - 1} -> layer {self.layer}"
         if self.kind == "bias":

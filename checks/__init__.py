@@ -2,10 +2,11 @@
 
 from .check import gradcheck
 from .differentiate import SCHEMES, Derivative, derivative
+from .functions import check_function, check_layer
 from .numeric import directional, numeric_gradient
 from .plugin import PluginError, load_plugin
 from .report import Entry, ParameterCheck, Report
 from .testing import assert_gradients_match
 
-__all__ = ["gradcheck", "Report", "ParameterCheck", "Entry", "Derivative", "derivative", "SCHEMES",
+__all__ = ["gradcheck", "check_function", "check_layer", "Report", "ParameterCheck", "Entry", "Derivative", "derivative", "SCHEMES",
            "numeric_gradient", "directional", "PluginError", "load_plugin", "assert_gradients_match"]

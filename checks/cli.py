@@ -12,7 +12,10 @@ stderr)`` is the whole command, so tests and scripts can call it in-process.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+import numpy as np
 
 from backprop import VARIANTS, BackwardPass, ConfigError
 from backprop.config import build, read_config
@@ -23,7 +26,7 @@ from .check import MODES, gradcheck
 from .differentiate import SCHEMES
 from .formats import FORMATS
 from .plugin import IMPL_KINDS, PluginError
-from .sandbox import DEFAULT_TIMEOUT, Isolated
+from .sandbox import DEFAULT_TIMEOUT, Isolated, run_layer
 
 __all__ = ["main"]
 
@@ -51,8 +54,9 @@ class _Parser(argparse.ArgumentParser):
 
 #: the options of each mode; any other given explicitly is refused, not silently ignored
 CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format", "timeout"}
+LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "format", "timeout"}
 MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
-                "config": CHECK_OPTIONS}
+                "config": CHECK_OPTIONS, "layer": LAYER_OPTIONS}
 
 
 def _parser(out):
@@ -76,7 +80,7 @@ def _parser(out):
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="how long your code may take to give one gradient, all its calls "
                         f"together (default: {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--method", choices=list(SCHEMES),
+    p.add_argument("--method", choices=list(SCHEMES) + ["auto"],
                    help="the numerical scheme (default: complex_step, exact to rounding)")
     p.add_argument("--mode", choices=list(MODES),
                    help="full: every entry (default); directional: one random direction per array")
@@ -89,6 +93,16 @@ def _parser(out):
     p.add_argument("--search", metavar="VARIANT",
                    help="search (hypothesis) for the smallest network on which VARIANT is wrong, "
                         "print it and save it as a config")
+    p.add_argument("--layer", metavar="FILE.py:FORWARD[,BACKWARD]",
+                   help="check a layer's backward pass against its forward (CS231n style: "
+                        "forward(...) -> (out, cache), backward(dout, cache) -> grads); BACKWARD "
+                        "defaults to FORWARD with 'forward' replaced by 'backward'")
+    p.add_argument("--shape", action="append", metavar="NAME=D1,D2,...",
+                   help="with --layer: an array input of the forward, drawn N(0, 1) with --seed")
+    p.add_argument("--arg", action="append", metavar="NAME=JSON",
+                   help="with --layer: any other input, as JSON: --arg conv_param='{\"stride\": 1}'")
+    p.add_argument("--sample", type=int, metavar="K",
+                   help="with --layer: check K random entries per array instead of every entry")
     p.add_argument("--out", metavar="PATH",
                    help="with --search: where to save the config found (default: "
                         "gradcheck-search.toml and its .npz files)")
@@ -120,7 +134,7 @@ def list_variants(out):
 def _mode(args):
     """Which mode the arguments ask for; refuse options that mode would ignore."""
     given = set(vars(args))
-    modes = [m for m in ("list_variants", "search") if m in given]
+    modes = [m for m in ("list_variants", "search", "layer") if m in given]
     if "config" in given and args.config is not None:
         modes.append("config")
     if len(modes) > 1:
@@ -131,8 +145,8 @@ def _mode(args):
     mode = modes[0]
     ignored = given - MODE_OPTIONS[mode] - {mode, "config"}
     if ignored:
-        what = "--list-variants" if mode == "list_variants" else "--search" if mode == "search" \
-            else "a check of CONFIG"
+        what = {"list_variants": "--list-variants", "search": "--search", "layer": "--layer",
+                "config": "a check of CONFIG"}[mode]
         names = ", ".join(sorted(f"--{o.replace('_', '-')}" for o in ignored))
         raise UsageError(f"{names} cannot be used with {what}")
     return mode
@@ -169,6 +183,60 @@ def run_check(args, stdout, stderr):
     return 0 if report.passed else 1
 
 
+MAX_LAYER_ELEMENTS = 10**7
+
+
+def _shapes(items):
+    shapes = {}
+    for item in items or []:
+        name, sep, dims = item.partition("=")
+        try:
+            shape = [int(d) for d in dims.split(",") if d.strip()] if sep else None
+        except ValueError:
+            shape = None
+        if not name.isidentifier() or not shape or any(d < 1 for d in shape):
+            raise UsageError(f"--shape must be NAME=D1,D2,... with positive sizes; got {item!r}")
+        if int(np.prod(shape, dtype=np.int64)) > MAX_LAYER_ELEMENTS:
+            raise UsageError(f"--shape {item}: more than {MAX_LAYER_ELEMENTS:,} elements")
+        shapes[name] = shape
+    return shapes
+
+
+def _args(items):
+    args = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not name.isidentifier() or not sep:
+            raise UsageError(f"--arg must be NAME=JSON; got {item!r}")
+        try:
+            args[name] = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--arg {name}: not JSON ({e.msg}); strings need quotes: "
+                             f"--arg {name}='\"text\"'") from None
+    return args
+
+
+def run_layer_command(args, stdout, stderr):
+    shapes, values = _shapes(getattr(args, "shape", None)), _args(getattr(args, "arg", None))
+    if not shapes:
+        raise UsageError("--layer needs at least one --shape NAME=D1,D2,... (an array input)")
+    both = set(shapes) & set(values)
+    if both:
+        raise UsageError(f"{sorted(both)[0]!r} is given by both --shape and --arg")
+    method = getattr(args, "method", "auto")
+    if method not in ("auto", "complex_step", "richardson", "central"):
+        raise UsageError(f"--layer takes --method auto, complex_step, richardson or central; got "
+                         f"{method!r}")
+    sample = getattr(args, "sample", None)
+    if sample is not None and sample < 1:
+        raise UsageError(f"--sample must be a positive number of entries; got {sample}")
+    text, passed = run_layer(args.layer, shapes, values, seed=getattr(args, "seed", 0),
+                             method=method, sample=sample, fmt=getattr(args, "format", "text"),
+                             timeout=getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+    stdout.write(text + "\n")
+    return 0 if passed else 1
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command; returns the exit status."""
     stdout = sys.stdout if stdout is None else stdout
@@ -187,6 +255,8 @@ def main(argv=None, stdout=None, stderr=None):
         if mode == "list_variants":
             list_variants(stdout)
             return 0
+        if mode == "layer":
+            return run_layer_command(args, stdout, stderr)
         if mode == "search":
             from .search import search_command
             return search_command(args.search, getattr(args, "out", "gradcheck-search"),

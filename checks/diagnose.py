@@ -51,6 +51,7 @@ class Evidence:
     m: int | None = None
     per_example: object = None   # k -> {name: gradient of example k's own term}, or None
     catalogue: object = None     # () -> (variant, gradients) pairs to match, or None
+    inputs: dict = None          # a layer's inputs by gradient name ("dx" -> x), or None
     findings: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -183,7 +184,8 @@ def rule_one_example(ev, p):
     if ev.per_example is None or not ev.m or ev.m < 2:
         return None
     scale = ev.net.scale(ev.m) if ev.net is not None else 1.0
-    for k in sorted({0, ev.m - 1}) + [k for k in range(1, ev.m - 1)]:
+    middle = list(range(1, ev.m - 1)) if ev.net is not None else []  # cheap for networks only
+    for k in sorted({0, ev.m - 1}) + middle:
         single = ev.per_example(k)[p.name]
         for factor in {1.0, scale}:
             if ev.fits(p.name, factor * single):
@@ -245,9 +247,58 @@ def rule_constant_along_batch(ev, p):
     return None
 
 
+def rule_masked(ev, p):
+    """Wrong exactly where the code's gradient is zero (or the true one is): a wrong mask."""
+    bad = ev.bad[p.name]
+    if bad.sum() < 2 or bad.all():
+        return None
+    an, num = ev.analytic[p.name], ev.numeric[p.name]
+    if np.all(an[bad] == 0):
+        return Finding(p.name, "masked", f"{p.name} is zero in {int(bad.sum())} of {bad.size} "
+                       "entries where the true gradient is not, and right elsewhere: a mask taken "
+                       "from the wrong array (ReLU's backward masks with its input, x > 0)")
+    zeroed = bad & (an == 0)
+    passed = bad & (np.abs(num) <= ev.tolerance[p.name])
+    if np.all((zeroed | passed)[bad]):
+        if not zeroed.any():
+            return Finding(p.name, "masked", f"{p.name} is nonzero in {int(bad.sum())} of "
+                           f"{bad.size} entries where the true gradient is zero, and right "
+                           "elsewhere: a mask missing or taken from the wrong array")
+        return Finding(p.name, "masked", f"{p.name} has the wrong mask: zero in "
+                       f"{int(zeroed.sum())} entries where the true gradient is not, nonzero in "
+                       f"{int(passed.sum())} where it is zero, right elsewhere (a mask taken from "
+                       "the wrong array: ReLU's backward masks with its input, x > 0)")
+    return None
+
+
+def rule_batch_statistics(ev, p):
+    """A layer input whose error, feature by feature, is a + b x: the terms through the batch
+    mean and variance (batchnorm's backward with the statistics treated as constants)."""
+    if ev.inputs is None or p.name not in ev.inputs:
+        return None
+    x = np.asarray(ev.inputs[p.name], dtype=float)
+    diff = ev.analytic[p.name] - ev.numeric[p.name]
+    if x.shape != diff.shape or x.ndim < 2 or x.shape[0] < 3:
+        return None
+    X, D = x.reshape(x.shape[0], -1), diff.reshape(x.shape[0], -1)
+    T = ev.tolerance[p.name].reshape(D.shape)
+    for j in range(X.shape[1]):
+        A = np.stack([np.ones(X.shape[0]), X[:, j]], axis=1)
+        coef, *_ = np.linalg.lstsq(A, D[:, j], rcond=None)
+        if np.any(np.abs(A @ coef - D[:, j]) > 2 * T[:, j]):
+            return None
+    constant = np.all(np.abs(D - D.mean(axis=0)) <= T)
+    what = "the batch mean" if constant else "the batch mean and variance"
+    return Finding(p.name, "batch_statistics", f"{p.name} misses the terms through {what}: its "
+                   "error, feature by feature, is " + ("the same for every example" if constant
+                                                       else "a + b x") +
+                   ", as when the backward pass treats the batch statistics as constants")
+
+
 #: The per-array rules, most specific first; the first that fits an array names its error.
 ARRAY_RULES = (rule_zero, rule_factor, rule_l2, rule_transposed, rule_one_example,
-               rule_rows_flipped, rule_constant_along_batch, rule_few_entries)
+               rule_rows_flipped, rule_batch_statistics, rule_constant_along_batch, rule_masked,
+               rule_few_entries)
 
 
 # -- whole-check rules -------------------------------------------------------------------------
@@ -393,7 +444,7 @@ def diagnose(ev):
     for p in ev.failing:
         per_array[p.name] = next((f for rule in ARRAY_RULES if (f := rule(ev, p)) is not None), None)
     whole = None
-    if len(ev.failing) == len(ev.params):
+    if len(ev.failing) == len(ev.params) > 1:
         whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
     explained = all(f is not None for f in per_array.values())
     findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])
@@ -405,8 +456,9 @@ def diagnose(ev):
     if matched:
         findings.append(matched)
     if not findings:
-        findings.append(Finding(None, "unknown", f"{', '.join(p.name for p in ev.failing)} differ "
-                                "from the numeric gradient in no pattern the diagnosis knows; "
-                                "compare the worst entries above."))
+        names = ", ".join(p.name for p in ev.failing)
+        verb = "differs" if len(ev.failing) == 1 else "differ"
+        findings.append(Finding(None, "unknown", f"{names} {verb} from the numeric gradient in no "
+                                "pattern the diagnosis knows; compare the worst entries above."))
     text = " ".join(f.text if f.text.endswith(".") else f.text + "." for f in findings)
     return text, tuple(findings)

@@ -123,6 +123,27 @@ class Isolated:
                                 bool(meta.get("inputs_rounded")), extra, tuple(meta.get("notes", ())))
 
 
+def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output):
+    """Check a layer file in a child process (``gradcheck --layer``): (rendered report, passed)."""
+    file = spec.partition(".py:")[0] + ".py" if ".py:" in spec else spec.partition(":")[0]
+    if ":" not in spec or not Path(file).is_file():
+        raise PluginError(f"--layer must be FILE.py:FORWARD[,BACKWARD] with FILE existing; got "
+                          f"{spec!r}")
+    runner = Isolated(file + ":_", timeout, output)
+    runner.shown = spec
+    with tempfile.TemporaryDirectory(prefix="gradcheck-") as folder:
+        folder = Path(folder)
+        (folder / "request.json").write_text(json.dumps({
+            "mode": "layer", "file": str(Path(file).resolve()), "targets": spec[len(file) + 1:],
+            "shapes": shapes, "args": args, "seed": seed, "method": method, "sample": sample,
+            "format": fmt}))
+        runner._run(folder)
+        meta = json.loads((folder / "result.json").read_text())
+    if "error" in meta:
+        raise PluginError(str(meta["error"]))
+    return str(meta["text"]), bool(meta["passed"])
+
+
 def _kill(proc):
     try:
         os.killpg(proc.pid, signal.SIGKILL)

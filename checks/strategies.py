@@ -26,7 +26,7 @@ from backprop import ACTIVATIONS, LOSSES, REDUCTIONS, Network
 from backprop.network import LAYOUTS
 
 __all__ = ["layer_sizes", "hidden_activations", "output_activations", "losses", "layouts",
-           "networks", "batches", "networks_with_batches"]
+           "networks", "batches", "networks_with_batches", "arrays", "layer_inputs"]
 
 HIDDEN = tuple(name for name, act in ACTIVATIONS.items() if act.elementwise)
 OUTPUT = tuple(ACTIVATIONS)
@@ -145,3 +145,47 @@ def networks_with_batches(draw, *, min_size=1, max_size=4, max_input=3.0, **netw
     x, y = draw(batches(net, min_size=min_size, max_size=max_size, max_input=max_input,
                         generic=network_bounds.get("generic", False)))
     return net, x, y
+
+
+def arrays(shape, *, min_magnitude=0.1, max_magnitude=2.0, generic=True):
+    """A float64 array of ``shape`` whose entries have magnitudes in [min_magnitude,
+    max_magnitude], with random signs: away from 0, where ReLUs, max-pool ties and np.abs have
+    their kinks.  ``generic`` draws from a continuous distribution seeded by hypothesis (no two
+    entries equal, so no max-pool ties); otherwise hypothesis picks the floats and shrinks them.
+
+    >>> from hypothesis import find
+    >>> a = find(arrays((2, 3)), lambda a: True)
+    >>> a.shape, bool(np.all(np.abs(a) >= 0.1))
+    ((2, 3), True)
+    """
+    shape = tuple(shape)
+    if generic:
+        return st.integers(0, 2**32 - 1).map(lambda seed: _signed(
+            np.random.default_rng(seed), shape, min_magnitude, max_magnitude))
+    magnitude = st.floats(min_magnitude, max_magnitude, allow_subnormal=False)
+    return hnp.arrays(np.float64, shape, elements=st.one_of(magnitude, magnitude.map(lambda v: -v)))
+
+
+def _signed(rng, shape, low, high):
+    return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+@st.composite
+def layer_inputs(draw, *, min_magnitude=0.1, max_magnitude=2.0, generic=True, **shapes):
+    """A dict name -> array, one per keyword ``name=shape``, for property tests of a layer.
+
+    >>> from hypothesis import given, settings
+    >>> from checks import check_layer
+    >>> def scale_forward(x, w):
+    ...     return x * w, (x, w)
+    >>> def scale_backward(dout, cache):
+    ...     x, w = cache
+    ...     return dout * w, (dout * x).sum(axis=0)
+    >>> @settings(max_examples=5)
+    ... @given(layer_inputs(x=(4, 3), w=(3,)))
+    ... def test_scale(inputs):
+    ...     assert check_layer(scale_forward, scale_backward, inputs["x"], inputs["w"]).passed
+    >>> test_scale()
+    """
+    return {name: draw(arrays(shape, min_magnitude=min_magnitude, max_magnitude=max_magnitude,
+                              generic=generic)) for name, shape in shapes.items()}
