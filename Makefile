@@ -25,7 +25,7 @@ demo: $(VENV)/.installed-test
 	$(BIN)/gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code2 --impl-kind step; \
 	  status=$$?; test $$status -eq 1 || { echo "expected exit 1 for code (2), got $$status"; exit 1; }
 
-test: $(VENV)/.installed-test+digits
+test: $(VENV)/.installed-test+digits+plot
 	$(BIN)/python -m pytest -n 2
 
 bench: $(VENV)/.installed-test+bench

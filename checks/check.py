@@ -252,13 +252,17 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
     diagnosis, findings = diagnose(Evidence(
         net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net, m=m,
         per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))
+    arrays = {n: (np.asarray(analytic.gradient[n], dtype=float), numeric.gradient[n],
+                  tolerance[n]) for n in net.names}
     return _report(net, m, analytic, checks, method, mode, numeric.evaluations, diagnosis,
-                   findings, notes)
+                   findings, notes, arrays)
 
 
-def _report(net, m, analytic, checks, method, mode, evaluations, diagnosis, findings, notes):
+def _report(net, m, analytic, checks, method, mode, evaluations, diagnosis, findings, notes,
+            arrays=None):
     return Report(passed=all(p.passed for p in checks),
                   max_relative_error=max(p.max_relative_error for p in checks),
                   parameters=checks, target=analytic.target, method=method, mode=mode,
                   evaluations=evaluations, network=describe_network(net, m), diagnosis=diagnosis,
-                  notes=tuple(notes), precision=analytic.precision.name, findings=findings)
+                  notes=tuple(notes), precision=analytic.precision.name, findings=findings,
+                  arrays=arrays)

@@ -63,6 +63,8 @@ def layer(request):
                               f"for an array or --arg {p.name}=JSON for anything else")
     report = check_layer(forward, backward, *inputs, method=request["method"],
                          sample=request["sample"], seed=request["seed"])
+    if request.get("plot"):
+        report.plot(request["plot"])
     return {"text": FORMATS[request["format"]](report), "passed": report.passed}
 
 

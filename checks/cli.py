@@ -25,6 +25,7 @@ from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
 from .check import MODES, gradcheck
 from .differentiate import SCHEMES
 from .formats import FORMATS
+from .outputs import check_writable, replace_link
 from .plugin import IMPL_KINDS, PluginError
 from .sandbox import DEFAULT_TIMEOUT, Isolated, run_layer
 
@@ -53,8 +54,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: the options of each mode; any other given explicitly is refused, not silently ignored
-CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format", "timeout"}
-LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "format", "timeout"}
+CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format", "timeout",
+                 "plot", "force"}
+LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "format", "timeout", "plot", "force"}
 MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
                 "config": CHECK_OPTIONS, "layer": LAYER_OPTIONS}
 
@@ -90,6 +92,9 @@ def _parser(out):
                    help="how to print the report: text (default), json, html")
     p.add_argument("--json", dest="format", action="store_const", const="json",
                    help="print one JSON object (the same as --format json)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the report: per array, analytic against numeric and their "
+                        "difference as a heat map (needs matplotlib)")
     p.add_argument("--search", metavar="VARIANT",
                    help="search (hypothesis) for the smallest network on which VARIANT is wrong, "
                         "print it and save it as a config")
@@ -107,7 +112,7 @@ def _parser(out):
                    help="with --search: where to save the config found (default: "
                         "gradcheck-search.toml and its .npz files)")
     p.add_argument("--force", action="store_true",
-                   help="with --search: replace files that already exist at --out")
+                   help="replace files that already exist at --out or --plot")
     p.add_argument("--max-examples", type=int, metavar="N",
                    help="with --search: how many networks hypothesis may try (default: 500)")
     return p
@@ -152,7 +157,21 @@ def _mode(args):
     return mode
 
 
+def _plot_path(args):
+    """The --plot file, checked before the check runs (matplotlib there, the path writable)."""
+    path = getattr(args, "plot", None)
+    if path is None:
+        if "force" in args and "out" not in args:
+            raise UsageError("--force needs --plot or --out")
+        return None
+    from .plot import require_matplotlib
+    require_matplotlib()
+    check_writable([path], getattr(args, "force", False), "--plot")
+    return path
+
+
 def run_check(args, stdout, stderr):
+    plot = _plot_path(args)
     cfg = read_config(args.config)
     variant = getattr(args, "variant", "correct")
     impl_spec = getattr(args, "impl", None)
@@ -179,6 +198,10 @@ def run_check(args, stdout, stderr):
                        impl_spec=spec if impl else None, method=method,
                        mode=getattr(args, "mode", "full"), seed=getattr(args, "seed", 0),
                        progress=_progress(stderr))
+    if plot is not None:
+        if getattr(args, "mode", "full") != "full":
+            raise UsageError("--plot needs --mode full")
+        report.plot(replace_link(plot))
     stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
     return 0 if report.passed else 1
 
@@ -230,9 +253,11 @@ def run_layer_command(args, stdout, stderr):
     sample = getattr(args, "sample", None)
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be a positive number of entries; got {sample}")
+    plot = _plot_path(args)
     text, passed = run_layer(args.layer, shapes, values, seed=getattr(args, "seed", 0),
                              method=method, sample=sample, fmt=getattr(args, "format", "text"),
-                             timeout=getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+                             timeout=getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr,
+                             plot=None if plot is None else str(replace_link(plot).resolve()))
     stdout.write(text + "\n")
     return 0 if passed else 1
 

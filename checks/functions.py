@@ -202,7 +202,8 @@ def _report(target_name, params, analytic, numeric, bounds, skipped, evaluations
                   parameters=checks, target=target_name,
                   method=method, mode="full", evaluations=evaluations,
                   network=", ".join(f"{p.name} {p.shape}" for p in params),
-                  diagnosis=text, notes=tuple(notes), precision=precision.name, findings=findings)
+                  diagnosis=text, notes=tuple(notes), precision=precision.name, findings=findings,
+                  arrays={p.name: (analytic[p.name], numeric[p.name], tol[p.name]) for p in params})
 
 
 def _named(params, what="params"):

@@ -88,6 +88,8 @@ class Report:
     notes: tuple = field(default=())
     precision: str = "float64"
     findings: tuple = field(default=())
+    #: name -> (analytic, numeric, tolerance) arrays, for --plot; not in to_dict()
+    arrays: dict = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
         failing = [p.name for p in self.parameters if not p.passed]
@@ -127,6 +129,11 @@ class Report:
     def __str__(self):
         from .formats import render_text
         return render_text(self)
+
+    def plot(self, path):
+        """Write the report as a picture (needs matplotlib); see ``checks.plot``."""
+        from .plot import plot_report
+        return plot_report(self, path)
 
     def _repr_html_(self):
         from .formats import render_html

@@ -123,7 +123,7 @@ class Isolated:
                                 bool(meta.get("inputs_rounded")), extra, tuple(meta.get("notes", ())))
 
 
-def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output):
+def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output, plot=None):
     """Check a layer file in a child process (``gradcheck --layer``): (rendered report, passed)."""
     file = spec.partition(".py:")[0] + ".py" if ".py:" in spec else spec.partition(":")[0]
     if ":" not in spec or not Path(file).is_file():
@@ -136,7 +136,7 @@ def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output)
         (folder / "request.json").write_text(json.dumps({
             "mode": "layer", "file": str(Path(file).resolve()), "targets": spec[len(file) + 1:],
             "shapes": shapes, "args": args, "seed": seed, "method": method, "sample": sample,
-            "format": fmt}))
+            "format": fmt, "plot": plot}))
         runner._run(folder)
         meta = json.loads((folder / "result.json").read_text())
     if "error" in meta:

@@ -8,7 +8,6 @@ same call finds the same network.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, find, settings
@@ -18,6 +17,7 @@ from backprop import VARIANTS, save_config
 from backprop.registry import lookup
 
 from .check import gradcheck
+from .outputs import check_writable, replace_link
 from .strategies import networks_with_batches
 
 __all__ = ["find_smallest", "search_command", "output_paths"]
@@ -45,25 +45,13 @@ def find_smallest(variant, max_examples=500):
 
 
 def output_paths(out, force):
-    """The config and the .npz files a search will write at ``out``, checked before it runs: the
-    folder exists and is writable, and nothing there is replaced without ``force``."""
+    """The config and the .npz files a search will write at ``out``, checked before it runs."""
     path = Path(out)
     if path.suffix not in (".toml", ".json"):
         path = path.with_suffix(".toml")
     folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"--out {str(out)!r}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {str(out)!r}: the folder {str(folder)!r} is not writable")
-    paths = [path, folder / f"{path.stem}-weights.npz", folder / f"{path.stem}-data.npz"]
-    existing = [p for p in paths if os.path.lexists(p)]
-    if existing and not force:
-        raise ValueError(f"--out {str(out)!r}: {str(existing[0])!r} already exists; pass --force "
-                         "to replace it")
-    for p in existing:
-        if p.is_dir() and not p.is_symlink():
-            raise ValueError(f"--out {str(out)!r}: {str(p)!r} is a directory")
-    return paths
+    return check_writable([path, folder / f"{path.stem}-weights.npz",
+                           folder / f"{path.stem}-data.npz"], force, "--out")
 
 
 def search_command(variant, out, max_examples, force, stdout, stderr):
@@ -79,9 +67,8 @@ def search_command(variant, out, max_examples, force, stdout, stderr):
                      f"{max_examples} tries\n")
         return 1
     net, x, y = found
-    for p in paths:  # replace a link itself, never the file it points to
-        if p.is_symlink():
-            p.unlink()
+    for p in paths:
+        replace_link(p)
     save_config(paths[0], net, x, y)
     report = gradcheck(net, x, y, variant=variant)
     stdout.write(f"smallest network found on which '{variant}' is wrong "
