@@ -220,9 +220,16 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
     notes += analytic.notes
     m = net.batch_size(x)
     base = base_point(net, x, y, forward=f)
-    analytic_error = gradient_error(net, base.f, base.y, base.D_L, analytic.precision,
-                                    inputs_rounded=analytic.inputs_rounded, B=base.B)
-    analytic_error = {n: e + analytic.extra.get(n, 0.0) for n, e in analytic_error.items()}
+    float64_error = gradient_error(net, base.f, base.y, base.D_L, FLOAT64, B=base.B,
+                                   absW=base.absW)
+    if analytic.precision is FLOAT64 and not analytic.inputs_rounded:
+        analytic_error = float64_error  # the same bound as the numeric side's own rounding
+    else:
+        analytic_error = gradient_error(net, base.f, base.y, base.D_L, analytic.precision,
+                                        inputs_rounded=analytic.inputs_rounded, B=base.B,
+                                        absW=base.absW)
+    if analytic.extra:
+        analytic_error = {n: e + analytic.extra.get(n, 0.0) for n, e in analytic_error.items()}
 
     if mode == "directional":
         d = directional(net, x, y, method, seed=seed, exclude=undefined, base=base,
@@ -234,7 +241,8 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
             "run the full check for the entries and a diagnosis.")
         return _report(net, m, analytic, checks, method, mode, d.evaluations, diagnosis, (), notes)
 
-    numeric = numeric_gradient(net, x, y, method, progress=progress, base=base)
+    numeric = numeric_gradient(net, x, y, method, progress=progress, base=base,
+                               structural=float64_error)
     if undefined is not None:
         numeric = replace(numeric, skipped={n: numeric.skipped[n] | undefined[n] for n in net.names})
     tolerance = {n: analytic_error[n] + numeric.error_bound[n] for n in net.names}
@@ -249,9 +257,11 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
     if zero:
         notes.append(f"the true gradient of {', '.join(zero)} is zero on this batch (inactive "
                      "units?), so the check says little about them: try another seed or batch")
-    diagnosis, findings = diagnose(Evidence(
-        net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net, m=m,
-        per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))
+    diagnosis, findings = "", ()
+    if not all(p.passed for p in checks):
+        diagnosis, findings = diagnose(Evidence(
+            net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net,
+            m=m, per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))
     arrays = {n: (np.asarray(analytic.gradient[n], dtype=float), numeric.gradient[n],
                   tolerance[n]) for n in net.names}
     return _report(net, m, analytic, checks, method, mode, numeric.evaluations, diagnosis,

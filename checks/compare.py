@@ -17,11 +17,11 @@ __all__ = ["compare_arrays", "compare_directional", "relative_error", "WORST"]
 WORST = 5
 
 
-def relative_error(analytic, numeric, compared=None):
+def relative_error(analytic, numeric, compared=None, err=None):
     """max |analytic - numeric| / max |numeric| over the compared entries: k times the truth reads
     |k - 1|.  0 where both are zero; inf where only the numeric side is."""
-    err = np.abs(analytic - numeric)
-    ref = np.abs(numeric)
+    err = np.abs(analytic - numeric) if err is None else err
+    ref = numeric
     if compared is not None:
         err, ref = err[compared], ref[compared]
     if err.size == 0:
@@ -29,25 +29,51 @@ def relative_error(analytic, numeric, compared=None):
     top = float(np.max(err))
     if np.isnan(top):
         return float("inf")
-    scale = float(np.max(ref))
+    scale = max(float(np.max(ref)), -float(np.min(ref)))
     if scale == 0:
         return 0.0 if top == 0 else float("inf")
     return top / scale
 
 
-def _worst(an, num, tol, bad, skip, k=WORST):
-    """The k worst entries, failing ones first (by error over tolerance), in O(n) by partition."""
+#: entries per block when the worst entries are sought through block maxima
+BLOCK = 64
+
+
+def _top(rank, k):
+    """Indices of the k largest entries of rank, largest first.  For a large array, through
+    the maxima of blocks: the k largest entries lie in the k blocks with the largest maxima."""
+    n = rank.size
+    if n > 8 * BLOCK * k:
+        whole = n - n % BLOCK  # the tail, shorter than a block, is always a candidate
+        blocks = rank[:whole].reshape(-1, BLOCK).max(axis=1)
+        chosen = np.argpartition(blocks, blocks.size - k)[blocks.size - k:]
+        candidates = np.concatenate([(chosen[:, None] * BLOCK + np.arange(BLOCK)).ravel(),
+                                     np.arange(whole, n)])
+        top = candidates[np.argpartition(rank[candidates], candidates.size - k)[candidates.size - k:]]
+    elif n > k:
+        top = np.argpartition(rank, n - k)[n - k:]
+    else:
+        top = np.arange(n)
+    return top[np.argsort(-rank[top], kind="stable")]
+
+
+def _worst(an, num, err, tol, skip, any_bad, k=WORST):
+    """The k worst entries by error over tolerance, failing ones first."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.abs(an - num) / np.where(tol > 0, tol, np.finfo(float).tiny)
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)
-    rank = np.where(skip, -1.0, ratio).ravel()
+        rank = (err / tol).ravel()
+    nan = np.isnan(rank)
+    if nan.any():  # 0 / 0 is an exact zero; NaN in the gradient is the worst
+        rank[nan] = np.where(np.isnan(err.ravel()[nan]), np.inf, 0.0)
+    if skip is not None:
+        rank[skip.ravel()] = -1.0
     k = min(k, rank.size)
     if k == 0:
         return ()
-    top = np.argpartition(-rank, k - 1)[:k] if rank.size > k else np.arange(rank.size)
-    top = top[np.argsort(-rank[top], kind="stable")]
-    return tuple(Entry(tuple(int(i) for i in np.unravel_index(j, an.shape)), float(an.flat[j]),
-                       float(num.flat[j]), float(tol.flat[j])) for j in top if rank[j] >= 0)
+    top = _top(rank, k)
+    top = top[rank[top] >= 0]
+    where = np.unravel_index(top, an.shape)
+    return tuple(Entry(tuple(int(w[i]) for w in where), float(an.flat[j]), float(num.flat[j]),
+                       float(tol.flat[j])) for i, j in enumerate(top))
 
 
 def compare_arrays(params, analytic, numeric, tolerance, skipped):
@@ -56,13 +82,19 @@ def compare_arrays(params, analytic, numeric, tolerance, skipped):
     for p in params:
         an, num = np.asarray(analytic[p.name], dtype=float), numeric[p.name]
         tol, skip = tolerance[p.name], skipped[p.name]
+        err = np.abs(an - num)
         with np.errstate(invalid="ignore"):
-            bad = ~(np.abs(an - num) <= tol) & ~skip              # NaN counts as a mismatch
+            bad = ~(err <= tol)                                  # NaN counts as a mismatch
+        any_skip = bool(skip.any())
+        if any_skip:
+            bad &= ~skip
+        mismatches = int(np.count_nonzero(bad))
         checks.append(ParameterCheck(
-            name=p.name, connects=p.connects, shape=tuple(an.shape), passed=not bad.any(),
-            max_relative_error=relative_error(an, num, ~skip),
-            checked=int(an.size - skip.sum()), mismatches=int(bad.sum()), skipped=int(skip.sum()),
-            worst=_worst(an, num, tol, bad, skip)))
+            name=p.name, connects=p.connects, shape=tuple(an.shape), passed=mismatches == 0,
+            max_relative_error=relative_error(an, num, ~skip if any_skip else None, err),
+            checked=int(an.size - (skip.sum() if any_skip else 0)), mismatches=mismatches,
+            skipped=int(skip.sum()) if any_skip else 0,
+            worst=_worst(an, num, err, tol, skip if any_skip else None, mismatches > 0)))
     return tuple(checks)
 
 

@@ -53,6 +53,9 @@ def find_kinks(net, f, precision=FLOAT64, inputs_rounded=False):
     """The units of every kinked layer whose |z| is within the error bound of z, for a forward
     pass computed in ``precision`` in any order (``checks.rounding``), and within that of ours."""
     m = f.a[0].shape[1]
+    if not any(sigma.kinked for sigma in net.sigmas):
+        return Kinks([None] + [np.zeros(z.shape, dtype=bool) for z in f.z[1:]],
+                     np.zeros(m, dtype=bool))
     E_z, _ = forward_errors(net, f, precision.eps, precision.eps if inputs_rounded else 0.0,
                             precision.tiny)
     ours, _ = forward_errors(net, f, FLOAT64.eps, 0.0, FLOAT64.tiny)

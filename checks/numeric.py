@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
-from .rounding import FLOAT64, delta_bounds, forward_errors, gradient_error
+from .rounding import FLOAT64, abs_weights, delta_bounds, forward_errors, gradient_error
 
 __all__ = ["Base", "base_point", "NumericGradient", "Directional", "numeric_gradient",
            "directional", "CHUNK_BYTES"]
@@ -55,6 +55,7 @@ class Base:
     m: int
     D_L: np.ndarray
     B: list
+    absW: list                # |W^l|, columns layout, index 0 None
 
 
 def output_derivatives(net, f, y):
@@ -76,7 +77,8 @@ def base_point(net, x, y, forward=None):
     f = net.forward(x) if forward is None else forward
     y = net.to_columns(np.asarray(y, dtype=float))
     D_L = output_derivatives(net, f, y)
-    return Base(f, y, f.a[0].shape[1], D_L, delta_bounds(net, f, D_L))
+    absW = abs_weights(net)
+    return Base(f, y, f.a[0].shape[1], D_L, delta_bounds(net, f, D_L, absW), absW)
 
 
 def slopes(net, f):
@@ -98,12 +100,15 @@ def unit_derivatives(net, base, l, s=None):
     size = _chunk(n, 8 * 2 * max(net.layers[l + 1:]) * m)
     for start in range(0, n, size):
         units = np.arange(start, min(n, start + size))
-        # T^{l+1}[p] = W^{l+1}[:, i_p] s^l_{i_p}: the rank-one step into the layer above
-        T = W[l + 1][:, units].T[:, :, None] * s[l][units][:, None, :]
+        P = len(units)
+        # T^{l+1}[:, p, :] = W^{l+1}[:, i_p] s^l_{i_p}: the rank-one step into the layer above,
+        # kept as (n_k, P, m) so each layer above is one matrix product for the whole chunk
+        T = W[l + 1][:, units, None] * s[l][units][None, :, :]
         for k in range(l + 2, net.L + 1):
-            # T^k = W^k (s^{k-1} * T^{k-1}), one real matrix product for the chunk
-            T = np.matmul(W[k], s[k - 1] * T)
-        D[units] = np.einsum("jx,pjx->px", base.D_L, T)
+            # T^k = W^k (s^{k-1} * T^{k-1})
+            T = (W[k] @ (s[k - 1][:, None, :] * T).reshape(net.layers[k - 1], P * m)).reshape(
+                net.layers[k], P, m)
+        D[units] = np.einsum("jx,jpx->px", base.D_L, T)
     return D
 
 
@@ -126,35 +131,33 @@ class NumericGradient:
     unit_derivatives: list = field(default=None, repr=False)  # D^l = dC_x/dz^l_x, l = 1 ... L
 
 
-def _ones_scale(net, f, base_rows):
-    """Per entry, |W|-products of ``base_rows`` at every layer times |a^{l-1}| (for the floors)."""
-    W, _ = net.columns()
+def complex_step_floor(net, f, m, absW=None):
+    """The complex step's own error, beyond rounding: its h^2 truncation, and the underflow of
+    Im below the smallest normal number (tiny / h in every D^L and slope).  Both reach an entry
+    through |W| products of ones, which are the same for every example: K^L = 1,
+    K^l = |W^{l+1}|^T K^{l+1} + 1 as vectors, and the entry's scale is K^l sum_x |a^{l-1}_x|."""
+    absW = abs_weights(net) if absW is None else absW
+    per_unit = net.scale(m) * (16 * COMPLEX_STEP ** 2 + (net.L + 4) * TINY / COMPLEX_STEP)
     out = {}
-    K = base_rows(net.L)
+    K = np.ones(net.layers[-1])
     for l in range(net.L, 0, -1):
         if l < net.L:
-            K = np.abs(W[l + 1]).T @ K + base_rows(l)
-        out[f"W{l}"] = net.from_columns(K @ np.abs(f.a[l - 1]).T)
+            K = absW[l + 1].T @ K + 1
+        out[f"W{l}"] = net.from_columns(per_unit * np.outer(K, np.abs(f.a[l - 1]).sum(axis=1)))
         if net.bias:
-            out[f"b{l}"] = net.from_columns(K.sum(axis=1, keepdims=True))
+            out[f"b{l}"] = net.from_columns(per_unit * m * K[:, None])
     return out
 
 
-def complex_step_floor(net, f, m):
-    """The complex step's own error, beyond rounding: its h^2 truncation, and the underflow of
-    Im below the smallest normal number (tiny / h in every D^L and slope)."""
-    ones = lambda l: np.ones(f.z[l].shape)
-    scale = _ones_scale(net, f, ones)
-    r = net.scale(m)
-    return {name: r * (16 * COMPLEX_STEP ** 2 + (net.L + 4) * TINY / COMPLEX_STEP) * v
-            for name, v in scale.items()}
+def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None, structural=None):
+    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds.
 
-
-def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None):
-    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds."""
+    ``structural``: the float64 rounding bound of the chain (``checks.rounding``), if known."""
     s = scheme(method)
     base = base_point(net, x, y) if base is None else base
-    structural = gradient_error(net, base.f, base.y, base.D_L, FLOAT64, B=base.B)
+    if structural is None:
+        structural = gradient_error(net, base.f, base.y, base.D_L, FLOAT64, B=base.B,
+                                    absW=base.absW)
     if not s.complex:
         return _finite_differences(net, base, s, structural, progress)
     f, m = base.f, base.m
@@ -176,7 +179,7 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None)
         grad[f"W{l}"] = net.from_columns(gw)
         if net.bias:
             grad[f"b{l}"] = net.from_columns(r * D[l].sum(axis=1, keepdims=True))
-    floor = complex_step_floor(net, f, m)
+    floor = complex_step_floor(net, f, m, base.absW)
     bound = {name: structural[name] + floor[name] for name in grad}
     skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
     return NumericGradient(grad, bound, skipped, total, s.name, D)
@@ -286,9 +289,10 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
     base = base_point(net, x, y) if base is None else base
     f, m = base.f, base.m
     if bounds is None:
-        bounds = gradient_error(net, f, base.y, base.D_L, FLOAT64, B=base.B)
-    floor = complex_step_floor(net, f, m) if s.complex else {}
+        bounds = gradient_error(net, f, base.y, base.D_L, FLOAT64, B=base.B, absW=base.absW)
+    floor = complex_step_floor(net, f, m, base.absW) if s.complex else {}
     W, b = net.columns()
+    slope = slopes(net, f) if s.complex else None
     directions, estimate, bound = {}, {}, {}
     evaluations = 0
     for p in net.params:
@@ -302,26 +306,35 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
         theta = W[l] if p.kind == "weight" else b[l]
         h = COMPLEX_STEP if s.complex else float(s.step(np.max(np.abs(theta))))
         C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
-        values = []
-        for c in s.offsets:
-            if c == 0:
-                values.append(np.float64(C0))
-                continue
-            dz = c * h * (Vc @ f.a[l - 1] if p.kind == "weight" else np.broadcast_to(Vc, f.z[l].shape))
-            Z = f.z[l] + dz
-            for k in range(l, net.L + 1):
-                if k > l:
-                    Z = W[k] @ A + b[k]
-                    if s.complex:  # pinned real parts, as in the module docstring
-                        Z = f.z[k] + 1j * Z.imag
-                A = net.sigmas[k - 1](Z)
-            C = net.scale(m) * net.loss.per_example(Z, A, base.y, net.sigmas[-1]).sum()
+        dz = Vc @ f.a[l - 1] if p.kind == "weight" else np.broadcast_to(Vc, f.z[l].shape)
+        if s.complex:
+            # the complex step's imaginary part, carried as a real tangent (see unit_derivatives)
+            T = dz
+            for k in range(l + 1, net.L + 1):
+                T = W[k] @ (slope[k - 1] * T)
+            value = net.scale(m) * float(np.sum(base.D_L * T))
             if net.l2 and p.kind == "weight":
-                C = C + net.l2 * (((theta + c * h * Vc) ** 2).sum() - (theta ** 2).sum())
-            values.append(C)
+                value += float(np.sum(penalty_gradient(net, theta) * Vc))
             evaluations += 1
-        rounding = cost_rounding(net, base, float(np.max(np.abs(np.real(values)))))
-        est, err = s.combine(values, h, rounding)
+            est, err = value, 4 * EPS * (abs(value) + abs(C0)) + TINY / COMPLEX_STEP
+        else:
+            values = []
+            for c in s.offsets:
+                if c == 0:
+                    values.append(np.float64(C0))
+                    continue
+                Z = f.z[l] + c * h * dz
+                for k in range(l, net.L + 1):
+                    if k > l:
+                        Z = W[k] @ A + b[k]
+                    A = net.sigmas[k - 1](Z)
+                C = net.scale(m) * net.loss.per_example(Z, A, base.y, net.sigmas[-1]).sum()
+                if net.l2 and p.kind == "weight":
+                    C = C + net.l2 * (((theta + c * h * Vc) ** 2).sum() - (theta ** 2).sum())
+                values.append(C)
+                evaluations += 1
+            rounding = cost_rounding(net, base, float(np.max(np.abs(values))))
+            est, err = s.combine(values, h, rounding)
         directions[p.name] = V
         estimate[p.name] = float(est)
         extra = float(np.sum(floor[p.name] * np.abs(V))) if s.complex else 0.0

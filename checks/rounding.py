@@ -71,7 +71,7 @@ import numpy as np
 
 from .differentiate import COMPLEX_STEP
 
-__all__ = ["Precision", "PRECISIONS", "gradient_error", "forward_errors", "gamma"]
+__all__ = ["Precision", "PRECISIONS", "gradient_error", "forward_errors", "gamma", "abs_weights"]
 
 #: c: units of rounding each elementary function (sigma, sigma', the loss's delta) may lose
 C_ELEMENTARY = 4
@@ -109,15 +109,25 @@ def gamma(n, u):
     return nu / (1 - nu) if nu < 1 else np.inf
 
 
-def forward_errors(net, f, u, rho, eta=0.0):
+def abs_weights(net):
+    """|W^l| for l = 1 ... L in the columns layout (index 0 None), computed once per check."""
+    W, _ = net.columns()
+    return [None] + [np.abs(w) for w in W[1:]]
+
+
+def forward_errors(net, f, u, rho, eta=0.0, absW=None):
     """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L."""
-    W, b = net.columns()
-    E_a = [rho * np.abs(f.a[0]) + eta]
+    _, b = net.columns()
+    absW = abs_weights(net) if absW is None else absW
+    E_a = [rho * np.abs(f.a[0]) + eta if rho else None]
     E_z = [None]
     for l in range(1, net.L + 1):
-        absW = np.abs(W[l])
-        size = absW @ np.abs(f.a[l - 1]) + np.abs(b[l])
-        E_z.append(absW @ E_a[l - 1] + gamma(net.layers[l - 1] + 2, u) * size
+        size = absW[l] @ np.abs(f.a[l - 1]) + np.abs(b[l])
+        if E_a[l - 1] is None:  # exact inputs: E_a^0 = eta, so |W| E_a^0 is a row sum
+            carried = eta * absW[l].sum(axis=1, keepdims=True)
+        else:
+            carried = absW[l] @ E_a[l - 1]
+        E_z.append(carried + gamma(net.layers[l - 1] + 2, u) * size
                    + (net.layers[l - 1] + 2) * eta)
         sigma = net.sigmas[l - 1]
         if sigma.elementwise:
@@ -148,35 +158,37 @@ def output_curvature(net, f, y, e):
     return total
 
 
-def delta_bounds(net, f, D_L):
+def delta_bounds(net, f, D_L, absW=None):
     """B^l >= |delta^l| for l = 1 ... L, from B^L = |D^L| through |W|^T and |sigma'|."""
-    W, _ = net.columns()
+    absW = abs_weights(net) if absW is None else absW
     B = [None] * (net.L + 1)
     B[net.L] = np.abs(D_L)
     for l in range(net.L - 1, 0, -1):
-        B[l] = np.abs(net.sigmas[l - 1].prime(f.z[l])) * (np.abs(W[l + 1]).T @ B[l + 1])
+        B[l] = np.abs(net.sigmas[l - 1].prime(f.z[l])) * (absW[l + 1].T @ B[l + 1])
     return B
 
 
-def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B=None):
+def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B=None,
+                   absW=None):
     """{name: bound} on |computed - exact| for every gradient entry (layout shapes), for a correct
     backward pass computed in ``precision`` (see the module docstring).
 
     ``inputs_rounded``: the code received (or converted) its parameters and batch in
-    ``precision``, so rho = u.  ``B``: the delta bounds, if the caller has them.
+    ``precision``, so rho = u.  ``B``, ``absW``: the delta bounds and |W|, if the caller has them.
     """
     u, eta = precision.eps, precision.tiny
     rho = u if inputs_rounded else 0.0
     W, _ = net.columns()
+    absW = abs_weights(net) if absW is None else absW
     L, m = net.L, f.a[0].shape[1]
     c = C_ELEMENTARY
-    B = delta_bounds(net, f, D_L) if B is None else B
-    E_z, E_a = forward_errors(net, f, u, rho, eta)
+    B = delta_bounds(net, f, D_L, absW) if B is None else B
+    E_z, E_a = forward_errors(net, f, u, rho, eta, absW)
     t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, net.sigmas[-1])
     E_d = [None] * (L + 1)
     E_d[L] = output_curvature(net, f, y, E_z[L]) + c * (u * t_L + eta) + rho * np.abs(D_L)
     for l in range(L - 1, 0, -1):
-        absWT = np.abs(W[l + 1]).T
+        absWT = absW[l + 1].T
         sigma = net.sigmas[l - 1]
         carried = absWT @ B[l + 1]
         E_d[l] = (np.abs(sigma.prime(f.z[l])) * (absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u)
@@ -188,12 +200,18 @@ def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B
     bounds = {}
     for l in range(1, L + 1):
         a_prev = np.abs(f.a[l - 1])
-        ew = r * (E_d[l] @ a_prev.T + B[l] @ E_a[l - 1].T + g_m * (B[l] @ a_prev.T)
-                  + (m + 2) * eta)
-        ew = ew + u * r * (B[l] @ a_prev.T)  # the result's own rounding, |dC/dW| <= B |a|^T
+        BA = B[l] @ a_prev.T                                     # |dC/dW^l| <= B^l |a^{l-1}|^T
+        ew = E_d[l] @ a_prev.T
+        if E_a[l - 1] is None:  # E_a^0 = eta: B^1 (E_a^0)^T is a row sum
+            ew += eta * B[l].sum(axis=1, keepdims=True)
+        else:
+            ew += B[l] @ E_a[l - 1].T
+        ew += (g_m + u) * BA  # the last u BA is the result's own rounding
+        ew += (m + 2) * eta
+        ew *= 2 * r
         if net.l2:
-            ew = ew + 2 * u * np.abs(2 * net.l2 * W[l]) + u * np.abs(2 * net.l2 * W[l])
-        bounds[f"W{l}"] = net.from_columns(2 * ew)
+            ew += 6 * u * np.abs(2 * net.l2 * W[l])
+        bounds[f"W{l}"] = net.from_columns(ew)
         if net.bias:
             eb = r * (E_d[l].sum(axis=1, keepdims=True)
                       + (g_m + u) * B[l].sum(axis=1, keepdims=True) + (m + 2) * eta)
