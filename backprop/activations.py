@@ -88,6 +88,12 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def __call__(self, z):
+        if not np.iscomplexobj(z):  # the same formula in fewer passes, as finite differences need
+            z = np.asarray(z, dtype=float)
+            e = np.exp(-np.abs(z))
+            out = 1 / (1 + e)
+            np.multiply(out, e, out=out, where=z < 0)
+            return out
         positive, e = _exp_of_minus_abs(z)
         return np.where(positive, 1 / (1 + e), e / (1 + e))
 

@@ -159,9 +159,9 @@ def precision_notes(params, numeric, tolerance, precision):
             hides.append(tol / top)
             if tol >= top:
                 blind.append(p.name)
-    notes = [f"the gradient was computed in {precision} and judged at {precision}'s rounding: an "
-             f"error below about {max(hides, default=0):.0e} of an array's largest entry could "
-             "still hide; a bug of 1% or more is caught"]
+    notes = [f"the gradient was computed in {precision} and judged at {precision}'s rounding "
+             "(a worst-case bound): an error below about "
+             f"{max(hides, default=0):.0e} of an array's largest entry could still hide"]
     if blind:
         notes.append(f"at {precision} the rounding bound reaches the gradient itself in "
                      f"{', '.join(blind)}: those arrays cannot be judged at this precision")

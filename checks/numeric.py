@@ -197,31 +197,37 @@ def cost_rounding(net, base, values_size):
 
 def _shifted_costs(net, base, l, units, dz):
     """C (P,) with z^l[units[p], :] shifted by the real dz[p], and whether each shift carried a
-    unit that is not smooth at 0 across it (P,).  Layers below l are reused from the base."""
+    unit that is not smooth at 0 across it (P,).  Layers below l are reused from the base; each
+    layer above is one matrix product for the whole chunk, on arrays kept as (n_k, P, m)."""
     f, y = base.f, base.y
     W, b = net.columns()
     L, P = net.L, len(units)
+    m = dz.shape[-1]
     crossed = np.zeros(P, dtype=bool)
     if l == L:
-        Z = np.repeat(f.z[L][None], P, axis=0)
-        Z[np.arange(P), units] += dz
+        Z = np.repeat(f.z[L][:, None, :], P, axis=1)
+        Z[units, np.arange(P)] += dz
+        k = L
     else:
         zu = f.z[l][units] + dz
         if not net.sigmas[l - 1].smooth:
             crossed |= ((zu > 0) != (f.z[l][units] > 0)).any(axis=-1)
         dA = net.sigmas[l - 1](zu) - f.a[l][units]
         # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
-        Z = f.z[l + 1] + W[l + 1][:, units].T[:, :, None] * dA[:, None, :]
-    k = l if l == L else l + 1
+        Z = f.z[l + 1][:, None, :] + W[l + 1][:, units, None] * dA[None, :, :]
+        k = l + 1
     while True:
         if not net.sigmas[k - 1].smooth:
-            crossed |= ((Z > 0) != (f.z[k] > 0)).any(axis=(-2, -1))
-        A = net.sigmas[k - 1](Z)
+            crossed |= ((Z > 0) != (f.z[k][:, None, :] > 0)).any(axis=(0, 2))
+        A = net.sigmas[k - 1](Z.reshape(net.layers[k], P * m)).reshape(net.layers[k], P, m) \
+            if not net.sigmas[k - 1].elementwise else net.sigmas[k - 1](Z)
         if k == L:
             break
         k += 1
-        Z = np.matmul(W[k], A) + b[k]
-    C = net.loss.per_example(Z, A, y, net.sigmas[-1]).sum(axis=-1)
+        Z = (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m) + b[k][:, :, None] \
+            if np.ndim(b[k]) else (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m)
+    C = net.loss.per_example(Z.reshape(net.layers[L], P * m), A.reshape(net.layers[L], P * m),
+                             np.tile(y, (1, P)), net.sigmas[-1]).reshape(P, m).sum(axis=-1)
     return net.scale(base.m) * C, crossed
 
 
