@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from backprop import Network, backward, load_config
+from tests import helpers
 from checks.differentiate import SCHEMES as METHODS
 from checks.numeric import directional, numeric_gradient
 
@@ -34,7 +35,7 @@ def entrywise_complex_step(net, x, y, h=1e-20):
 
 
 def flat(net, grads):
-    return np.concatenate([grads[n].ravel() for n in net.names])
+    return helpers.flat(grads, net.names)
 
 
 @pytest.mark.parametrize("layout", ["columns", "rows"])

@@ -11,15 +11,11 @@ from hypothesis import strategies as st
 from backprop import VARIANTS, Network, backward, load_config, save_config
 from checks import derivative, gradcheck
 from checks.strategies import batches, networks, networks_with_batches
+from tests.helpers import flat
 
 CORE = settings.default.max_examples
 SOME = max(20, CORE // 5)
 SMOOTH = ("sigmoid", "tanh", "softplus")
-
-
-def flat(grad):
-    nabla_w, nabla_b = grad
-    return np.concatenate([g.ravel() for g in nabla_w + (nabla_b or [])])
 
 
 @given(networks_with_batches())

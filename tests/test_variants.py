@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from backprop import VARIANTS, Network, backward
+from tests.helpers import flat
 
 
 def batch(net, m=5, seed=0):
@@ -9,11 +10,6 @@ def batch(net, m=5, seed=0):
     x = rng.standard_normal((net.layers[0], m))
     y = rng.uniform(0, 1, size=(net.layers[-1], m))
     return net.from_columns(x), net.from_columns(y)
-
-
-def flat(grad):
-    nabla_w, nabla_b = grad
-    return np.concatenate([g.ravel() for g in nabla_w + (nabla_b or [])])
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "correct"])
