@@ -350,27 +350,8 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
                          for fn in (forward, backward))
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-    arg_names = _argument_names(forward, len(inputs))
-    positions = [i for i, v in enumerate(inputs) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
-    if not positions:
-        raise ValueError("check_layer needs at least one float-array input to differentiate")
-    for i in positions:
-        _validate_array(arg_names[i], inputs[i])
-    base = [np.array(v, copy=True) if i in positions else v for i, v in enumerate(inputs)]
-    names = tuple(f"d{arg_names[i]}" for i in positions)
-
-    def run(values):
-        args = [values[names[positions.index(i)]].copy() if i in positions else copy.deepcopy(v)
-                for i, v in enumerate(base)]
-        return forward(*args)
-
-    first = run({n: base[i].copy() for n, i in zip(names, positions)})
-    out, cache = (first if isinstance(first, tuple) and len(first) == 2 else (first, None))
-    out = np.asarray(out)
-    again = np.asarray(_first(run({n: base[i].copy() for n, i in zip(names, positions)})))
-    if again.shape != out.shape or not np.array_equal(again, out):
-        raise ValueError("forward gives a different output each call on the same inputs (a random "
-                         "mask without a fixed seed?): fix its seed, e.g. dropout_param['seed']")
+    arg_names, positions, base, names, run = _layer_call(forward, inputs)
+    out, cache = _deterministic_output(run, {n: base[i] for n, i in zip(names, positions)})
     # dout has a stream of its own: drawn from ``seed`` alone it would equal an input a user drew
     # from the same seed, and a mask taken from dout would then look right
     rng = np.random.default_rng(seed)
@@ -412,6 +393,37 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
                    f"{getattr(backward, '__name__', 'backward')}", records, analytic, numeric,
                    bounds, skipped, evaluations, used, K, [], m=m,
                    per_example=per_example if m and m > 1 else None, inputs=arrays)
+
+
+def _layer_call(forward, inputs):
+    """(argument names, positions of the float arrays, copies of the inputs, gradient names, run):
+    run(values) calls forward with fresh copies, the float arrays taken from ``values``."""
+    arg_names = _argument_names(forward, len(inputs))
+    positions = [i for i, v in enumerate(inputs) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    if not positions:
+        raise ValueError("check_layer needs at least one float-array input to differentiate")
+    for i in positions:
+        _validate_array(arg_names[i], inputs[i])
+    base = [np.array(v, copy=True) if i in positions else v for i, v in enumerate(inputs)]
+    names = tuple(f"d{arg_names[i]}" for i in positions)
+
+    def run(values):
+        args = [values[names[positions.index(i)]].copy() if i in positions else copy.deepcopy(v)
+                for i, v in enumerate(base)]
+        return forward(*args)
+    return arg_names, positions, base, names, run
+
+
+def _deterministic_output(run, values):
+    """(out, cache) of one call, after checking a second call gives the same output."""
+    first = run(values)
+    out, cache = (first if isinstance(first, tuple) and len(first) == 2 else (first, None))
+    out = np.asarray(out)
+    again = np.asarray(_first(run(values)))
+    if again.shape != out.shape or not np.array_equal(again, out):
+        raise ValueError("forward gives a different output each call on the same inputs (a random "
+                         "mask without a fixed seed?): fix its seed, e.g. dropout_param['seed']")
+    return out, cache
 
 
 def _argument_names(forward, count):

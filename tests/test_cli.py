@@ -172,3 +172,10 @@ def test_what_a_plugin_prints_does_not_corrupt_the_json_on_stdout(tmp_path, caps
     captured = capsys.readouterr()
     assert status == 0 and json.loads(captured.out)["passed"] is True
     assert "debug: computing the gradient" in captured.err
+
+
+def test_a_check_estimated_to_take_long_is_announced_before_it_starts(examples, monkeypatch):
+    import checks.cli as cli
+    monkeypatch.setattr(cli, "SLOW_SECONDS", 0.0)
+    status, _, err = run(examples / "nielsen.toml")
+    assert status == 0 and "this check will take about" in err and "--mode directional" in err
