@@ -750,8 +750,9 @@ def impl_gradient(net, x, y, fn, kind=None, spec=None):
     if loss is not None:
         notes.extend(loss_notes(net, x, y, loss))
     notes.extend(p.calls.notes())
+    step = {"lr": lr, "per_example": p.call == "example"} if kind == "step" else None
     return AnalyticGradient(grads, f"{name_of(fn)} ({kind})", precision, precision is not FLOAT64,
-                            extra, tuple(notes))
+                            extra, tuple(notes), step)
 
 
 def choose_lr(net, probe):

@@ -146,6 +146,35 @@ def _per_example(net, base):
     return gradient
 
 
+def _update_first(net, base, analytic):
+    """() -> the gradient step code gives when, within each call (one example, or the batch), it
+    updates W^l with its gradient before computing delta^{l-1} from it; None for a gradient."""
+    if analytic.step is None or net.L < 2:
+        return None
+
+    def candidate():
+        lr, f, m = analytic.step["lr"], base.f, base.m
+        W, _ = net.columns()
+        calls = [[k] for k in range(m)] if analytic.step["per_example"] else [list(range(m))]
+        total = None
+        for cols in calls:
+            r = net.scale(len(cols))
+            grads = {}
+            delta = net.loss.delta(f.z[-1][:, cols], f.a[-1][:, cols], base.y[:, cols],
+                                   net.sigmas[-1])
+            for l in range(net.L, 0, -1):
+                gw = r * (delta @ f.a[l - 1][:, cols].T) + (2 * net.l2 * W[l] if net.l2 else 0)
+                grads[f"W{l}"] = net.from_columns(gw)
+                if net.bias:
+                    grads[f"b{l}"] = net.from_columns(r * delta.sum(axis=1, keepdims=True))
+                if l > 1:  # the slip: W^l already stepped when delta^{l-1} is computed
+                    delta = ((W[l] - lr * gw).T @ delta) * net.sigmas[l - 2].prime(
+                        f.z[l - 1][:, cols])
+            total = grads if total is None else {n: total[n] + grads[n] for n in total}
+        return total
+    return candidate
+
+
 def precision_notes(params, numeric, tolerance, precision):
     """What a check at a precision narrower than float64 can still miss."""
     if precision is FLOAT64:
@@ -279,7 +308,8 @@ def _full_report(net, x, y, base, analytic, analytic_error, numeric, method, not
     if not all(p.passed for p in checks):
         diagnosis, findings = diagnose(Evidence(
             net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net,
-            m=base.m, per_example=_per_example(net, base), catalogue=_catalogue(net, x, y)))
+            m=base.m, per_example=_per_example(net, base), catalogue=_catalogue(net, x, y),
+            update_first=_update_first(net, base, analytic)))
     arrays = {n: (np.asarray(analytic.gradient[n], dtype=float), numeric.gradient[n],
                   tolerance[n]) for n in net.names}
     return _report(net, base.m, analytic, checks, method, "full", numeric.evaluations, diagnosis,

@@ -93,7 +93,7 @@ def main(folder):
         np.savez(folder / "result.npz", **{f"g_{n}": g for n, g in got.gradient.items()},
                  **{f"e_{n}": np.asarray(e, dtype=float) for n, e in got.extra.items()})
         meta = {"target": got.target, "precision": got.precision.name,
-                "inputs_rounded": got.inputs_rounded, "notes": list(got.notes)}
+                "inputs_rounded": got.inputs_rounded, "notes": list(got.notes), "step": got.step}
     except _Done as done:
         meta = done.meta
     except (ValueError, TypeError) as e:  # PluginError is a ValueError

@@ -52,6 +52,7 @@ class Evidence:
     per_example: object = None   # k -> {name: gradient of example k's own term}, or None
     catalogue: object = None     # () -> (variant, gradients) pairs to match, or None
     inputs: dict = None          # a layer's inputs by gradient name ("dx" -> x), or None
+    update_first: object = None  # () -> the gradient of step code that updates before use
     findings: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -393,6 +394,19 @@ def localize(ev):
     return Finding(None, "localization", text, str(first))
 
 
+def update_before_use(ev):
+    """Step code that updates W^{l+1} before it computes delta^l from it."""
+    if ev.update_first is None or not ev.failing:
+        return None
+    candidate = ev.update_first()
+    if candidate is None or not all(ev.fits(p.name, candidate[p.name]) for p in ev.params):
+        return None
+    return Finding(None, "update_before_use", "The code updates each layer's weights before it "
+                   "computes the delta below from them: delta^l = ((W^{l+1})^T delta^{l+1}) * "
+                   "sigma'(z^l) takes the weights after the step. Compute every delta first, "
+                   "then update (or keep a copy of W^{l+1}).")
+
+
 def catalogue_match(ev):
     if ev.catalogue is None:
         return None
@@ -443,8 +457,8 @@ def diagnose(ev):
     per_array = {}
     for p in ev.failing:
         per_array[p.name] = next((f for rule in ARRAY_RULES if (f := rule(ev, p)) is not None), None)
-    whole = None
-    if len(ev.failing) == len(ev.params) > 1:
+    whole = update_before_use(ev)
+    if whole is None and len(ev.failing) == len(ev.params) > 1:
         whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
     explained = all(f is not None for f in per_array.values())
     findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])

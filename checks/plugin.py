@@ -51,6 +51,8 @@ class AnalyticGradient:
     inputs_rounded: bool = False
     extra: dict = field(default_factory=dict)
     notes: tuple = ()
+    #: for a step: its learning rate and whether the code took one example per call
+    step: dict = None
 
 
 def detect_precision(arrays):

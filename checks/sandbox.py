@@ -119,8 +119,12 @@ class Isolated:
                 raise PluginError(f"{self.shown}: its result has {p.name} of shape "
                                   f"{grads[p.name].shape}")
         precision = PRECISIONS.get(meta.get("precision"), FLOAT64)
+        step = meta.get("step")
+        if step is not None:
+            step = {"lr": float(step["lr"]), "per_example": bool(step["per_example"])}
         return AnalyticGradient(grads, str(meta["target"]), precision,
-                                bool(meta.get("inputs_rounded")), extra, tuple(meta.get("notes", ())))
+                                bool(meta.get("inputs_rounded")), extra, tuple(meta.get("notes", ())),
+                                step)
 
 
 def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output, plot=None):

@@ -33,7 +33,7 @@ FAMILIES = [
     ("python_course.toml", "python_course.py:NeuralNetwork(3, 2, 5, learning_rate=0.1).train", 0,
      ["W1 = self.wih, W2 = self.who", "1-D vectors"]),
     ("python_course.toml", "python_course.py:UpdateFirst(3, 2, 5, learning_rate=0.1).train", 1,
-     ["layer 1 (W1)"]),
+     ["updates each layer's weights before it computes the delta below"]),
     ("cs231n.toml", "cs231n_two_layer.py:partial(TwoLayerNet(4, 10, 3).loss, reg=0.05)", 0,
      ["self.params['W1']"]),
     ("cs231n.toml", "cs231n_two_layer.py:partial(HalfReg(4, 10, 3).loss, reg=0.05)", 1,

@@ -159,3 +159,29 @@ def test_the_relative_error_is_what_a_person_means():
                                            (0.37, 5, 3, None)])
 def test_constants_are_named_when_they_mean_something(k, m, n, text):
     assert name_constant(k, m, n) == text
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_step_code_that_updates_before_use_is_named(per_example):
+    net = Network([3, 4, 4, 2], "sigmoid", seed=5)
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((3, 4)), rng.uniform(0, 1, (2, 4))
+
+    def slipped_step(weights, biases, x_, y_, lr):
+        a = [x_]
+        for W, b in zip(weights, biases):
+            a.append(1 / (1 + np.exp(-(W @ a[-1] + b))))
+        delta = (a[-1] - y_) * a[-1] * (1 - a[-1])
+        for k in reversed(range(len(weights))):
+            weights[k] -= lr * delta @ a[k].T
+            biases[k] -= lr * delta.sum(axis=1, keepdims=True)
+            delta = (weights[k].T @ delta) * a[k] * (1 - a[k])  # uses the updated weights
+
+    def one_at_a_time(weights, biases, x_vector, y_vector, lr):
+        slipped_step(weights, biases, x_vector, y_vector, lr)
+
+    impl = one_at_a_time if per_example else slipped_step
+    spec = {"call": "example", "vectors": "column"} if per_example else None
+    report = gradcheck(net, x, y, impl=impl, impl_spec=spec)
+    assert not report.passed and report.parameter("W3").passed
+    assert "updates each layer's weights before it computes the delta below" in report.diagnosis
