@@ -342,7 +342,7 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
     >>> x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
     >>> report = check_layer(affine_forward, affine_backward, x, w, b)
     >>> report.passed, report.method, [p.name for p in report.parameters]
-    (True, 'complex_step', ['dx', 'dw', 'db'])
+    (True, 'complex_step', ['x', 'w', 'b'])
     """
     if not callable(forward) or not callable(backward):
         raise TypeError("`forward` and `backward` must be callables")
@@ -396,7 +396,7 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
 
 
 def _layer_call(forward, inputs):
-    """(argument names, positions of the float arrays, copies of the inputs, gradient names, run):
+    """(argument names, positions of the float arrays, copies of the inputs, their names, run):
     run(values) calls forward with fresh copies, the float arrays taken from ``values``."""
     arg_names = _argument_names(forward, len(inputs))
     positions = [i for i, v in enumerate(inputs) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
@@ -405,7 +405,7 @@ def _layer_call(forward, inputs):
     for i in positions:
         _validate_array(arg_names[i], inputs[i])
     base = [np.array(v, copy=True) if i in positions else v for i, v in enumerate(inputs)]
-    names = tuple(f"d{arg_names[i]}" for i in positions)
+    names = tuple(arg_names[i] for i in positions)
 
     def run(values):
         args = [values[names[positions.index(i)]].copy() if i in positions else copy.deepcopy(v)

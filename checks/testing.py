@@ -22,14 +22,15 @@ from .check import gradcheck
 __all__ = ["assert_gradients_match"]
 
 
-def assert_gradients_match(impl, config_or_network, x=None, y=None, *, impl_kind="gradient",
-                           method="complex_step", seed=0):
+def assert_gradients_match(impl, config_or_network, x=None, y=None, *, impl_kind=None,
+                           impl_spec=None, method="complex_step", seed=0):
     """Raise AssertionError, with the full report and its diagnosis, unless ``impl`` computes the
     gradient of the network's loss.
 
     config_or_network: a path to a saved config (its weights and batch are used), or a Network
       (with the batch x, y; without one, a batch of 10 is drawn from ``seed``).
-    impl, impl_kind: as in ``checks.gradcheck`` ("gradient" or "step").
+    impl, impl_kind, impl_spec: as in ``checks.gradcheck`` (any form of code it meets as written;
+      the kind "gradient" or "step", or None to let the call show it).
     Returns the Report when it passes.
     """
     if isinstance(config_or_network, (str, Path)):
@@ -43,7 +44,8 @@ def assert_gradients_match(impl, config_or_network, x=None, y=None, *, impl_kind
     else:
         raise TypeError("`config_or_network` must be a config path or a backprop.Network; got "
                         f"{type(config_or_network).__name__}")
-    report = gradcheck(net, x, y, impl=impl, impl_kind=impl_kind, method=method)
+    report = gradcheck(net, x, y, impl=impl, impl_kind=impl_kind, impl_spec=impl_spec,
+                       method=method)
     if not report.passed:
         raise AssertionError("the gradient does not match the numeric gradient\n" + str(report))
     return report

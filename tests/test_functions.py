@@ -40,17 +40,17 @@ def inputs(name):
 
 #: layer -> (forward, backward, buggy backward, the wrong array, words its finding uses)
 LAYERS = {
-    "affine": (L.affine_forward, L.affine_backward, L.affine_backward_bug, "db",
+    "affine": (L.affine_forward, L.affine_backward, L.affine_backward_bug, "b",
                "first example's gradient alone"),
-    "relu": (L.relu_forward, L.relu_backward, L.relu_backward_bug, "dx", "wrong mask"),
-    "batchnorm": (L.batchnorm_forward, L.batchnorm_backward, L.batchnorm_backward_bug, "dx",
+    "relu": (L.relu_forward, L.relu_backward, L.relu_backward_bug, "x", "wrong mask"),
+    "batchnorm": (L.batchnorm_forward, L.batchnorm_backward, L.batchnorm_backward_bug, "x",
                   "misses the terms through the batch mean and variance"),
-    "dropout": (L.dropout_forward, L.dropout_backward, L.dropout_backward_bug, "dx",
+    "dropout": (L.dropout_forward, L.dropout_backward, L.dropout_backward_bug, "x",
                 "exactly 3/5 times"),
-    "conv": (L.conv_forward_naive, L.conv_backward_naive, L.conv_backward_naive_bug, "dx", ""),
+    "conv": (L.conv_forward_naive, L.conv_backward_naive, L.conv_backward_naive_bug, "x", ""),
     "maxpool": (L.max_pool_forward_naive, L.max_pool_backward_naive,
-                L.max_pool_backward_naive_bug, "dx", ""),
-    "rnn": (L.rnn_step_forward, L.rnn_step_backward, L.rnn_step_backward_bug, "dWh",
+                L.max_pool_backward_naive_bug, "x", ""),
+    "rnn": (L.rnn_step_forward, L.rnn_step_backward, L.rnn_step_backward_bug, "Wh",
             "transposed"),
 }
 
@@ -72,7 +72,7 @@ def test_every_planted_bug_fails_with_the_right_input_named(name):
 
 def test_the_inputs_are_named_after_the_forward_functions_parameters():
     report = check_layer(L.rnn_step_forward, L.rnn_step_backward, *inputs("rnn"))
-    assert [p.name for p in report.parameters] == ["dx", "dprev_h", "dWx", "dWh", "db"]
+    assert [p.name for p in report.parameters] == ["x", "prev_h", "Wx", "Wh", "b"]
     assert report.parameters[0].connects == "gradient of input x"
 
 
@@ -211,12 +211,12 @@ CONV = ["--shape", "x=2,3,5,5", "--shape", "w=4,3,3,3", "--shape", "b=4",
 def test_the_layer_command_checks_a_layer_file(request, monkeypatch):
     monkeypatch.chdir(request.config.rootpath / "examples")
     status, out, _ = run_command(".", "--layer", "layers.py:conv_forward_naive", *CONV)
-    assert status == 0 and "dw: gradient of input w" in out
+    assert status == 0 and "w: gradient of input w" in out
     status, out, _ = run_command(".", "--layer", "layers.py:conv_forward_naive,conv_backward_naive_bug",
                                  *CONV, "--format", "json")
     import json
     report = json.loads(out)
-    assert status == 1 and [p["name"] for p in report["parameters"] if not p["passed"]] == ["dx"]
+    assert status == 1 and [p["name"] for p in report["parameters"] if not p["passed"]] == ["x"]
 
 
 @pytest.mark.parametrize("argv, phrase", [
@@ -241,4 +241,4 @@ def test_the_layer_command_as_a_real_subprocess(request):
                            "--shape", "prev_h=3,5", "--shape", "Wx=4,5", "--shape", "Wh=5,5",
                            "--shape", "b=5"], capture_output=True, text=True,
                           cwd=request.config.rootpath / "examples")
-    assert proc.returncode == 1 and "dWh is the true gradient transposed" in proc.stdout
+    assert proc.returncode == 1 and "Wh is the true gradient transposed" in proc.stdout
