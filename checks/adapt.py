@@ -203,8 +203,11 @@ class Args:
 def _arg_slots(net, roles):
     """Slots for parameters passed as arguments, in the config's layout and shapes."""
     slots = []
+    separate = {r[6:] for r in roles.values() if r.startswith("param:")}
     for p in net.params:
-        if "params" in roles.values():
+        if p.name in separate:
+            path = (("attr", "params"), ("item", p.name))
+        elif "params" in roles.values():
             path = (("attr", "params"), ("item", p.name))
         elif p.kind == "weight" and "weights" in roles.values():
             path = (("attr", "weights"), ("item", p.layer - 1))
@@ -362,7 +365,8 @@ def _roles(fn, spec):
         return {}, []
     params = [prm for prm in sig.parameters.values()
               if prm.kind not in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD)]
-    named = {prm.name: ("lr" if spec.lr == prm.name else _ROLE_OF.get(prm.name)) for prm in params}
+    named = {prm.name: ("lr" if spec.lr == prm.name else _ROLE_OF.get(prm.name)
+                        or _parameter_role(prm.name)) for prm in params}
     required = [prm.name for prm in params if prm.default is prm.empty]
     unknown = [n for n in required if named[n] is None]
     if unknown:
@@ -378,6 +382,23 @@ def _roles(fn, spec):
 
 def _holds_arrays(obj):
     return _is_object(obj) and bool(_candidates(obj))
+
+
+_ONE_PARAMETER = re.compile(r"^([WwBb])_?(\d+)$")
+
+
+def _parameter_role(name):
+    """``"param:W1"`` for an argument that names one parameter array (W1, w_2, b1), else None."""
+    match = _ONE_PARAMETER.match(name)
+    return f"param:{match.group(1).upper().replace('B', 'b')}{match.group(2)}" if match else None
+
+
+class _Namespace:
+    """A module's globals seen as an object: a script that keeps its weights there (``global
+    W1``) has them found, written and read back like an object's attributes."""
+
+    def __init__(self, namespace):
+        object.__setattr__(self, "__dict__", namespace)
 
 
 def _owner(fn):
@@ -400,6 +421,9 @@ def _owner(fn):
     for value in hidden:
         if _holds_arrays(value):
             return fn, value
+    module = getattr(inner, "__globals__", None)
+    if isinstance(module, dict) and any(_float_array(v) for v in module.values()):
+        return fn, _Namespace(module)
     return fn, None
 
 
@@ -437,9 +461,15 @@ def plan(net, fn, spec):
     if "x" not in roles.values() and "pairs" not in roles.values():
         raise PluginError(f"{name_of(fn)} takes no batch: none of its arguments is named like "
                           "x, X, inputs, input_vector or mini_batch")
-    passes_params = {"weights", "biases", "params"} & set(roles.values())
+    passes_params = {"weights", "biases", "params"} & set(roles.values()) or any(
+        r.startswith("param:") for r in roles.values())
     if passes_params:
         slots = _arg_slots(net, roles)
+        named = {r[6:] for r in roles.values() if r.startswith("param:")}
+        missing = [p.name for p in net.params if named and p.name not in named]
+        if missing:
+            raise PluginError(f"{name_of(fn)} takes {', '.join(sorted(named))} but not "
+                              f"{', '.join(missing)}, which the config's network has")
         if "weights" in roles.values() and net.bias and "biases" not in roles.values():
             raise PluginError(f"{name_of(fn)} takes weights but no biases, and the config has "
                               "bias = true: set bias = false, or give the code its biases")
@@ -496,11 +526,14 @@ def _inputs(p, x, y):
             for k in range(x.shape[1])]
 
 
+def _passes_params(roles):
+    return bool({"weights", "biases", "params"} & set(roles.values())) or any(
+        r.startswith("param:") for r in roles.values())
+
+
 def _root(p, net):
     """Where the parameters are written: the object, or fresh argument containers."""
-    if {"weights", "biases", "params"} & set(p.roles.values()):
-        return _fresh_args(net)
-    return p.owner
+    return _fresh_args(net) if _passes_params(p.roles) else p.owner
 
 
 def _invoke(p, net, x_arg, y_arg, lr):
@@ -517,6 +550,8 @@ def _invoke(p, net, x_arg, y_arg, lr):
             kwargs[name] = y_arg
         elif role == "lr":
             kwargs[name] = lr
+        elif role.startswith("param:"):
+            kwargs[name] = root.params[role[6:]]
         else:
             kwargs[name] = getattr(root, role)
     saved = getattr(p.owner, p.lr_attr) if p.lr_attr else None
@@ -705,9 +740,13 @@ def _first_that_works(p, net, x, y, kind, spec):
             return k, collect(p, net, x, y, 1.0, k)
         except PluginError as e:
             errors.append(str(e))
+    hint = ""
+    if net.loss.targets == "one_hot" and spec.labels != "integers" and any(
+            "IndexError" in e or "indices" in e for e in errors):
+        hint = " (if the code takes integer class labels, add [impl] labels = \"integers\")"
     if len(errors) > 1 and errors[1] != errors[0]:
-        raise PluginError(f"{errors[0]}; called one example at a time: {errors[-1]}")
-    raise PluginError(errors[0])
+        raise PluginError(f"{errors[0]}; called one example at a time: {errors[-1]}{hint}")
+    raise PluginError(errors[0] + hint)
 
 
 def impl_gradient(net, x, y, fn, kind=None, spec=None):
@@ -741,9 +780,12 @@ def impl_gradient(net, x, y, fn, kind=None, spec=None):
                  "": "rows (1, n)" if p.rows else "columns (n, 1)"}[p.vectors]
         notes.append(f"called once per example ({shape}), each from the same parameters, and "
                      "summed over the batch")
-    if p.owner is not None and not ({"weights", "biases", "params"} & set(p.roles.values())):
+    if p.owner is not None and not _passes_params(p.roles):
         found = ", ".join(f"{s.param.name} = {s.label}" for s in p.slots)
-        notes.append(f"parameters found on the {type(p.owner).__name__} object: {found}")
+        where = ("in the module's globals" if isinstance(p.owner, _Namespace)
+                 else f"on the {type(p.owner).__name__} object")
+        notes.append(f"parameters found {where}: {found}".replace("self.", "" if isinstance(
+            p.owner, _Namespace) else "self."))
     bad = [n for n, g in grads.items() if not np.all(np.isfinite(g))]
     if bad:
         notes.append(f"the code's {', '.join(bad)} hold NaN or inf (overflow?): those entries fail")

@@ -176,3 +176,65 @@ def test_the_plugin_folder_is_first_on_the_path_and_main_does_not_run(tmp_path):
         "if __name__ == '__main__':\n    raise SystemExit('the main block ran')\n")
     status, out, err = run(tmp_path / "net.toml", "--impl", f"{tmp_path / 'mine.py'}:Net().backprop")
     assert status == 0, out + err
+
+
+SCRIPT = '''import numpy as np
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+def gradients(X, Y, W1, b1, W2, b2):
+    h = sig(X @ W1 + b1)
+    o = sig(h @ W2 + b2)
+    d2 = (o - Y) * o * (1 - o)
+    d1 = (d2 @ W2.T) * h * (1 - h)
+    return X.T @ d1, d1.sum(axis=0) * SLIP, h.T @ d2, d2.sum(axis=0)
+'''
+
+GLOBALS = '''import numpy as np
+W1, b1 = np.zeros((3, 4)), np.zeros(4)
+W2, b2 = np.zeros((4, 2)), np.zeros(2)
+learning_rate = 0.5
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+def train_step(X, Y):
+    global W1, b1, W2, b2
+    h = sig(X @ W1 + b1)
+    o = sig(h @ W2 + b2)
+    d2 = (o - Y) * o * (1 - o)
+    d1 = (d2 @ W2.T) * h * (1 - h)
+    W2 = W2 - learning_rate * h.T @ d2
+    b2 = b2 - learning_rate * d2.sum(axis=0)
+    W1 = W1 - learning_rate * X.T @ d1 * SLIP
+    b1 = b1 - learning_rate * d1.sum(axis=0)
+'''
+
+
+@pytest.mark.parametrize("source, target, wrong", [(SCRIPT, "gradients", "b1"),
+                                                   (GLOBALS, "train_step", "W1")])
+@pytest.mark.parametrize("slip", [1, 3])
+def test_scripts_with_separate_arrays_or_module_globals_are_checked(tmp_path, source, target,
+                                                                    wrong, slip):
+    (tmp_path / "net.toml").write_text("layers = [3, 4, 2]\nlayout = 'rows'\nseed = 2\nbatch = 5\n")
+    (tmp_path / "script.py").write_text(source.replace("SLIP", str(slip)))
+    status, out, err = run(tmp_path / "net.toml", "--impl", f"{tmp_path / 'script.py'}:{target}")
+    if slip == 1:
+        assert status == 0, out + err
+    else:
+        assert status == 1 and f"{wrong} is exactly 3 times" in out, out + err
+
+
+def test_code_that_wants_integer_labels_is_told_which_key_to_add(tmp_path):
+    (tmp_path / "net.toml").write_text("layers = [4, 3]\nactivations = 'softmax'\n"
+                                       "loss = 'categorical_cross_entropy'\nlayout = 'rows'\n")
+    (tmp_path / "s.py").write_text(
+        "import numpy as np\n"
+        "def grad(X, y, W1, b1):\n"
+        "    s = X @ W1 + b1\n"
+        "    p = np.exp(s - s.max(axis=1, keepdims=True))\n"
+        "    p /= p.sum(axis=1, keepdims=True)\n"
+        "    p[np.arange(len(y)), y] -= 1\n"
+        "    return X.T @ p, p.sum(axis=0)\n")
+    status, _, err = run(tmp_path / "net.toml", "--impl", f"{tmp_path / 's.py'}:grad")
+    assert status == 2 and 'add [impl] labels = "integers"' in err
+    (tmp_path / "net.toml").write_text((tmp_path / "net.toml").read_text()
+                                       + "[impl]\nlabels = 'integers'\n")
+    assert run(tmp_path / "net.toml", "--impl", f"{tmp_path / 's.py'}:grad")[0] == 0
