@@ -617,6 +617,12 @@ def _read_gradient(p, result, what, root=None):
     weights = [s for s in p.slots if s.param.kind == "weight"]
     biases = [s for s in p.slots if s.param.kind == "bias"]
     groups = [list(g) if isinstance(g, (tuple, list)) else g for g in result]
+    if biases and len(groups) == len(weights) and all(
+            isinstance(g, list) and len(g) == 2 for g in groups):  # per layer: [(dW1, db1), ...]
+        per_layer = [s for pair in zip(weights, biases) for s in pair]
+        flat = [a for g in groups for a in g]
+        if _fits(per_layer, flat):
+            return _assign(per_layer, flat, what), loss
     if len(groups) == 2 and all(isinstance(g, list) for g in groups) and biases:
         for first, second in ((weights, biases), (biases, weights)):  # (w, b) or Nielsen's (b, w)
             if _fits(first, groups[0]) and _fits(second, groups[1]):

@@ -33,6 +33,8 @@ __all__ = ["PluginError", "load_plugin", "call", "IMPL_KINDS", "AnalyticGradient
            "detect_precision", "Calls", "Target"]
 
 IMPL_KINDS = ("gradient", "step")
+#: names that exist only in Python 2: a NameError on one of them says what the code is
+PYTHON2_NAMES = {"xrange", "unicode", "basestring", "raw_input", "long", "unichr", "reduce"}
 _OURS = str(Path(__file__).resolve().parent)
 
 
@@ -195,7 +197,10 @@ def describe(e):
               and f"{Path('site-packages')}" not in fr.filename and "<" not in fr.filename[:1]]
     where = f" (at {Path(theirs[-1].filename).name} line {theirs[-1].lineno})" if theirs else ""
     text = str(e).splitlines()[0] if str(e) else ""
-    return f"{type(e).__name__}{': ' + text if text else ''}{where}"
+    hint = ""
+    if isinstance(e, NameError) and getattr(e, "name", None) in PYTHON2_NAMES:
+        hint = "; Python 2 code? gradcheck runs Python 3 (range, print(...), str)"
+    return f"{type(e).__name__}{': ' + text if text else ''}{where}{hint}"
 
 
 def name_of(fn):

@@ -238,3 +238,38 @@ def test_code_that_wants_integer_labels_is_told_which_key_to_add(tmp_path):
     (tmp_path / "net.toml").write_text((tmp_path / "net.toml").read_text()
                                        + "[impl]\nlabels = 'integers'\n")
     assert run(tmp_path / "net.toml", "--impl", f"{tmp_path / 's.py'}:grad")[0] == 0
+
+
+def test_gradients_returned_as_pairs_per_layer_from_layer_objects_in_a_list():
+    class Dense:
+        def __init__(self, n_in, n_out):
+            self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
+
+    class Net:
+        def __init__(self):
+            self.layers = [Dense(3, 4), Dense(4, 2)]
+
+        def gradients(self, X, Y):
+            acts = [X]
+            for layer in self.layers:
+                acts.append(np.tanh(acts[-1] @ layer.W + layer.b))
+            delta = (acts[-1] - Y) * (1 - acts[-1] ** 2)
+            grads = []
+            for k in reversed(range(len(self.layers))):
+                grads.insert(0, (acts[k].T @ delta, delta.sum(axis=0)))
+                delta = (delta @ self.layers[k].W.T) * (1 - acts[k] ** 2)
+            return grads
+
+    net = Network([3, 4, 2], "tanh", layout="rows", seed=3)
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    report = gradcheck(net, x, y, impl=Net().gradients)
+    assert report.passed, str(report)
+    assert any("W1 = self.layers[0].W" in n for n in report.notes)
+
+
+def test_a_python_2_name_at_call_time_says_python_2(tmp_path):
+    (tmp_path / "net.toml").write_text("layers = [3, 2]\n")
+    (tmp_path / "old.py").write_text("def f(w, b, x, y):\n    for k in xrange(3):\n        pass\n")
+    status, _, err = run(tmp_path / "net.toml", "--impl", f"{tmp_path / 'old.py'}:f")
+    assert status == 2 and "Python 2 code?" in err and err.count("\n") == 1
