@@ -617,16 +617,18 @@ def _read_gradient(p, result, what, root=None):
     weights = [s for s in p.slots if s.param.kind == "weight"]
     biases = [s for s in p.slots if s.param.kind == "bias"]
     groups = [list(g) if isinstance(g, (tuple, list)) else g for g in result]
+    pairs = len(groups) == 2 and all(isinstance(g, list) for g in groups) and biases
+    if pairs:  # the contract's (nabla_w, nabla_b) first, where shapes cannot tell
+        for first, second in ((weights, biases), (biases, weights)):  # (w, b) or Nielsen's (b, w)
+            if _fits(first, groups[0]) and _fits(second, groups[1]):
+                return _assign(first + second, groups[0] + groups[1], what), loss
     if biases and len(groups) == len(weights) and all(
             isinstance(g, list) and len(g) == 2 for g in groups):  # per layer: [(dW1, db1), ...]
         per_layer = [s for pair in zip(weights, biases) for s in pair]
         flat = [a for g in groups for a in g]
         if _fits(per_layer, flat):
             return _assign(per_layer, flat, what), loss
-    if len(groups) == 2 and all(isinstance(g, list) for g in groups) and biases:
-        for first, second in ((weights, biases), (biases, weights)):  # (w, b) or Nielsen's (b, w)
-            if _fits(first, groups[0]) and _fits(second, groups[1]):
-                return _assign(first + second, groups[0] + groups[1], what), loss
+    if pairs:
         if len(groups[0]) != len(weights):
             raise PluginError(f"{what} {len(groups[0])} arrays for nabla_w; the network has "
                               f"{len(weights)} ({', '.join(s.param.name for s in weights)})")
