@@ -329,7 +329,8 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
     """Check a layer's backward pass against its forward (CS231n style).
 
     forward(*inputs) -> out or (out, cache); backward(dout, cache) -> one gradient per float-array
-    input, in order (a tuple, or the array alone where there is one).  Other inputs (dicts such
+    input, in order (a tuple, or the array alone where there is one).  A forward with several
+    outputs, (out1, out2, cache), gets backward(dout1, dout2, cache).  Other inputs (dicts such
     as bn_param or conv_param, ints) are passed through, copied for each call, and not
     differentiated.  dout is drawn at random (``seed``) with out's shape.
 
@@ -351,12 +352,14 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
     arg_names, positions, base, names, run = _layer_call(forward, inputs)
-    out, cache = _deterministic_output(run, {n: base[i] for n, i in zip(names, positions)})
-    # dout has a stream of its own: drawn from ``seed`` alone it would equal an input a user drew
-    # from the same seed, and a mask taken from dout would then look right
+    outs, cache = _deterministic_output(run, {n: base[i] for n, i in zip(names, positions)})
+    # one upstream gradient per output, with a stream of its own: drawn from ``seed`` alone it
+    # would equal an input a user drew from the same seed, and a mask taken from dout would then
+    # look right
     rng = np.random.default_rng(seed)
-    dout = np.random.default_rng([seed, 0x646F7574]).standard_normal(out.shape)
-    grads = backward(dout.copy(), cache)
+    draw = np.random.default_rng([seed, 0x646F7574])
+    douts = [draw.standard_normal(o.shape) for o in outs]
+    grads = backward(*[d.copy() for d in douts], cache)
     if isinstance(grads, np.ndarray):
         grads = (grads,)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(positions):
@@ -368,24 +371,29 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
     analytic = _check_shapes(records, {n: np.asarray(g) for n, g in zip(names, grads)},
                              "backward")
 
-    def loss(values, weights=dout):
-        return np.sum(np.asarray(_first(run(values))) * weights)
+    def loss(values, weights=douts):
+        return sum(np.sum(o * w) for o, w in zip(_outputs(run(values))[0], weights))
 
     def magnitude(values):
-        return np.sum(np.abs(np.asarray(_first(run(values))) * dout))
+        return sum(np.sum(np.abs(o * w)) for o, w in zip(_outputs(run(values))[0], douts))
 
     arrays = {n: base[i] for n, i in zip(names, positions)}
-    K = sum(a.size for a in arrays.values()) + out.size
+    K = sum(a.size for a in arrays.values()) + sum(o.size for o in outs)
     target = _Target(names, arrays, loss, magnitude, K)
     numeric, bounds, skipped, evaluations, used = _numeric(target, method, sample, rng)
-    m = out.shape[0] if out.ndim >= 1 else None
+    m = outs[0].shape[0] if outs[0].ndim >= 1 and all(
+        o.ndim >= 1 and o.shape[0] == outs[0].shape[0] for o in outs) else None
     cache_k = {}
 
     def per_example(k):
+        """The gradient of example k's own outputs (the batch on the outputs' first axis)."""
         if k not in cache_k:
-            mask = np.zeros_like(dout)
-            mask[k] = dout[k]
-            single = _Target(names, arrays, lambda values: loss(values, mask), magnitude, K)
+            masked = []
+            for d in douts:
+                mask = np.zeros_like(d)
+                mask[k] = d[k]
+                masked.append(mask)
+            single = _Target(names, arrays, lambda values: loss(values, masked), magnitude, K)
             cache_k[k] = _numeric(single, used, sample, np.random.default_rng(seed))[0]
         return cache_k[k]
 
@@ -414,16 +422,26 @@ def _layer_call(forward, inputs):
     return arg_names, positions, base, names, run
 
 
+def _outputs(result):
+    """(outputs, cache) from what forward returned: ``out``, ``(out, cache)``, or several outputs
+    and a cache, ``(next_h, next_c, cache)`` as an LSTM step gives (backward then takes
+    ``(dnext_h, dnext_c, cache)``)."""
+    if isinstance(result, tuple) and len(result) >= 2:
+        *outs, cache = result
+        if all(isinstance(o, np.ndarray) or np.isscalar(o) for o in outs):
+            return [np.asarray(o) for o in outs], cache
+    return [np.asarray(result)], None
+
+
 def _deterministic_output(run, values):
-    """(out, cache) of one call, after checking a second call gives the same output."""
-    first = run(values)
-    out, cache = (first if isinstance(first, tuple) and len(first) == 2 else (first, None))
-    out = np.asarray(out)
-    again = np.asarray(_first(run(values)))
-    if again.shape != out.shape or not np.array_equal(again, out):
+    """(outputs, cache) of one call, after checking a second call gives the same outputs."""
+    outs, cache = _outputs(run(values))
+    again, _ = _outputs(run(values))
+    if len(again) != len(outs) or not all(a.shape == o.shape and np.array_equal(a, o)
+                                          for a, o in zip(again, outs)):
         raise ValueError("forward gives a different output each call on the same inputs (a random "
                          "mask without a fixed seed?): fix its seed, e.g. dropout_param['seed']")
-    return out, cache
+    return outs, cache
 
 
 def _argument_names(forward, count):

@@ -198,3 +198,31 @@ def l1_loss(pred, target):
     """mean |pred - target| and its gradient sign(pred - target) / size: np.abs has a kink at 0."""
     diff = pred - target
     return np.abs(diff).mean(), np.sign(diff) / diff.size
+
+
+# -- an LSTM step: two outputs, so backward takes two upstream gradients -------------------------
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    a = x @ Wx + prev_h @ Wh + b
+    H = prev_h.shape[1]
+    i, f, o, g = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache, forget_cell_path=False):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    tc = np.tanh(next_c)
+    dc = dnext_c + (0 if forget_cell_path else dnext_h * o * (1 - tc ** 2))
+    da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f),
+                    dnext_h * tc * o * (1 - o), dc * i * (1 - g ** 2)])
+    return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def lstm_step_backward_bug(dnext_h, dnext_c, cache):
+    """dnext_h's path into the cell state forgotten."""
+    return lstm_step_backward(dnext_h, dnext_c, cache, forget_cell_path=True)

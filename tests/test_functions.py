@@ -242,3 +242,16 @@ def test_the_layer_command_as_a_real_subprocess(request):
                            "--shape", "b=5"], capture_output=True, text=True,
                           cwd=request.config.rootpath / "examples")
     assert proc.returncode == 1 and "Wh is the true gradient transposed" in proc.stdout
+
+
+def test_a_layer_with_two_outputs_gets_two_upstream_gradients():
+    r = rng()
+    N, D, H = 3, 4, 5
+    args = (r.standard_normal((N, D)), r.standard_normal((N, H)), r.standard_normal((N, H)),
+            r.standard_normal((D, 4 * H)) * 0.5, r.standard_normal((H, 4 * H)) * 0.5,
+            r.standard_normal(4 * H))
+    right = check_layer(L.lstm_step_forward, L.lstm_step_backward, *args)
+    assert right.passed, str(right)
+    assert [p.name for p in right.parameters] == ["x", "prev_h", "prev_c", "Wx", "Wh", "b"]
+    wrong = check_layer(L.lstm_step_forward, L.lstm_step_backward_bug, *args)
+    assert not wrong.passed and "prev_c" in wrong.failing
