@@ -262,14 +262,29 @@ def run_layer_command(args, stdout, stderr):
     return 0 if passed else 1
 
 
+def _wants_json(argv):
+    """Whether the arguments ask for JSON (read without the parser, which may be what failed)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for k, arg in enumerate(argv):
+        if arg == "--json" or arg == "--format=json" or (
+                arg == "--format" and k + 1 < len(argv) and argv[k + 1] == "json"):
+            return True
+    return False
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command; returns the exit status."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
+    as_json = _wants_json(argv)
 
-    def fail(message):
-        stderr.write(f"{PROG}: error: {' '.join(str(message).split())}\n")
-        return 2
+    def fail(message, status=2):
+        line = " ".join(str(message).split())
+        stderr.write(f"{PROG}: error: {line}\n" if status == 2 else f"{PROG}: {line}\n")
+        if as_json:  # --json is valid JSON in every outcome
+            stdout.write(json.dumps({"passed": False, "max_relative_error": None, "parameters": [],
+                                     "error": line, "status": status}) + "\n")
+        return status
 
     try:
         try:
@@ -289,8 +304,7 @@ def main(argv=None, stdout=None, stderr=None):
                                   stdout, stderr)
         return run_check(args, stdout, stderr)
     except KeyboardInterrupt:
-        stderr.write(f"{PROG}: interrupted\n")
-        return 130
+        return fail("interrupted", 130)
     except (UsageError, ConfigError, PluginError, ValueError, TypeError, OSError) as e:
         return fail(e)
     except MemoryError:

@@ -166,3 +166,14 @@ def test_a_mode_refuses_the_options_it_would_ignore(tmp_path):
                          (["net.toml", "--timeout", "3"], "--timeout needs --impl")):
         proc = command(tmp_path, *argv)
         assert proc.returncode == 2 and phrase in proc.stderr, (argv, proc.stderr)
+
+
+@pytest.mark.parametrize("argv", [["missing.toml", "--json"], ["net.toml", "--impl", "p.py:bad",
+                                                                "--format", "json"],
+                                  ["--json", "--method", "exact", "net.toml"]])
+def test_json_is_valid_json_even_when_the_input_cannot_be_used(tmp_path, argv):
+    write(tmp_path, {"net.toml": NET, "p.py": plugin("def bad(w, b, x, y):\n    raise KeyError\n")})
+    proc = command(tmp_path, *argv)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 2 and report["passed"] is False and report["parameters"] == []
+    assert report["max_relative_error"] is None and report["error"] in proc.stderr
