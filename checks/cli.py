@@ -83,7 +83,9 @@ def _parser(out):
                    help="how long your code may take to give one gradient, all its calls "
                         f"together (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--method", choices=list(SCHEMES) + ["auto"],
-                   help="the numerical scheme (default: complex_step, exact to rounding)")
+                   help="the numerical scheme (default: complex_step, exact to rounding; with "
+                        "--layer the default is auto: the complex step where the code is "
+                        "complex-safe, else richardson)")
     p.add_argument("--mode", choices=list(MODES),
                    help="full: every entry (default); directional: one random direction per array")
     p.add_argument("--seed", type=int,
