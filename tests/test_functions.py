@@ -255,3 +255,21 @@ def test_a_layer_with_two_outputs_gets_two_upstream_gradients():
     assert [p.name for p in right.parameters] == ["x", "prev_h", "prev_c", "Wx", "Wh", "b"]
     wrong = check_layer(L.lstm_step_forward, L.lstm_step_backward_bug, *args)
     assert not wrong.passed and "prev_c" in wrong.failing
+
+
+def test_check_function_with_a_separate_gradient_and_a_single_array():
+    r = rng()
+    W, X = r.standard_normal((3, 2)), r.standard_normal((5, 3))
+
+    def loss():
+        return float(np.sum(np.tanh(X @ W) ** 2))
+
+    def grad():
+        t = np.tanh(X @ W)
+        return X.T @ (2 * t * (1 - t ** 2))
+
+    assert check_function(loss, [W], grad=grad).passed
+    report = check_function(loss, [W], grad=lambda: -grad())
+    assert report.failing == ["params[0]"] and "sign flipped" in report.diagnosis
+    with pytest.raises(TypeError, match="must return \\(loss, grads\\)"):
+        check_function(loss, [W])
