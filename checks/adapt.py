@@ -711,7 +711,26 @@ def collect(p, net, x, y, lr, kind):
                           "parameters: is it a gradient or a step, and can gradcheck set its "
                           "learning rate (an argument, or an attribute named in [impl] lr = ...)?")
     loss = None if any(v is None for v in losses) else float(sum(losses))
+    if p.call == "example" and x.shape[1] > 1:
+        total, rounding = _combine_examples(net, total, rounding, x.shape[1])
     return total, rounding, seen, loss
+
+
+def _combine_examples(net, total, rounding, m):
+    """One example per call: each call's gradient is that of the config's C for a batch of one,
+    r(1) grad C_x + 2 l2 W.  The batch's C combines the examples as its reduction says:
+    r(m) sum_x grad C_x + 2 l2 W, so the L2 term of the m calls counts once and the rest is
+    scaled by r(m) / r(1) (1 for "sum", 1/m for "batch_mean" and "mean")."""
+    ratio = net.scale(m) / net.scale(1)
+    weights = {p.name: w for p, w in zip([q for q in net.params if q.kind == "weight"],
+                                         net.weights)}
+    out = {}
+    for name, g in total.items():
+        penalty = 2 * net.l2 * weights[name] if net.l2 and name in weights else 0.0
+        out[name] = ratio * (g - m * penalty) + penalty
+    if rounding is not None:
+        rounding = {n: ratio * r for n, r in rounding.items()}
+    return out, rounding
 
 
 def _returns_gradient(p, net, x, y):
@@ -787,7 +806,7 @@ def impl_gradient(net, x, y, fn, kind=None, spec=None):
         shape = {"flat": "1-D vectors", "row": "rows (1, n)", "column": "columns (n, 1)",
                  "": "rows (1, n)" if p.rows else "columns (n, 1)"}[p.vectors]
         notes.append(f"called once per example ({shape}), each from the same parameters, and "
-                     "summed over the batch")
+                     f"combined as the reduction \"{net.reduction}\" combines examples")
     if p.owner is not None and not _passes_params(p.roles):
         found = ", ".join(f"{s.param.name} = {s.label}" for s in p.slots)
         where = ("in the module's globals" if isinstance(p.owner, _Namespace)

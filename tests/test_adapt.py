@@ -273,3 +273,30 @@ def test_a_python_2_name_at_call_time_says_python_2(tmp_path):
     (tmp_path / "old.py").write_text("def f(w, b, x, y):\n    for k in xrange(3):\n        pass\n")
     status, _, err = run(tmp_path / "net.toml", "--impl", f"{tmp_path / 'old.py'}:f")
     assert status == 2 and "Python 2 code?" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("reduction, per_call", [("sum", 1.0), ("batch_mean", 1.0), ("mean", 0.5)])
+@pytest.mark.parametrize("l2", [0.0, 0.1])
+def test_one_example_per_call_is_combined_as_the_reduction_combines_examples(reduction, per_call,
+                                                                             l2):
+    class PerSample:
+        """Online SGD on one sample, its loss (1/2 sum (a - y)^2 times per_call) plus l2 ||W||^2."""
+
+        def __init__(self):
+            self.W1, self.W2 = np.zeros((4, 3)), np.zeros((2, 4))
+            self.learning_rate = 0.1
+
+        def train(self, x, y):
+            h = np.tanh(self.W1 @ x)
+            o = self.W2 @ h
+            d2 = per_call * (o - y)
+            d1 = (self.W2.T @ d2) * (1 - h ** 2)
+            self.W2 -= self.learning_rate * (np.outer(d2, h) + 2 * l2 * self.W2)
+            self.W1 -= self.learning_rate * (np.outer(d1, x) + 2 * l2 * self.W1)
+
+    net = Network([3, 4, 2], ["tanh", "identity"], bias=False, reduction=reduction, l2=l2, seed=6)
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((2, 5))
+    report = gradcheck(net, x, y, impl=PerSample().train)
+    assert report.passed, str(report)
+    assert any(f'combined as the reduction "{reduction}"' in n for n in report.notes)
