@@ -474,5 +474,5 @@ def diagnose(ev):
         verb = "differs" if len(ev.failing) == 1 else "differ"
         findings.append(Finding(None, "unknown", f"{names} {verb} from the numeric gradient in no "
                                 "pattern the diagnosis knows; compare the worst entries above."))
-    text = " ".join(f.text if f.text.endswith(".") else f.text + "." for f in findings)
+    text = " ".join(f.text if f.text.endswith((".", "?")) else f.text + "." for f in findings)
     return text, tuple(findings)
