@@ -16,6 +16,8 @@ from checks.cli import main
 
 DLAI = "lambda X, Y, parameters: {}(X, Y, forward_propagation_n(X, Y, parameters)[1])"
 NNFS = "lambda X, y, model=Model(4, 8, 3{}): model.backward(model.forward(X, y), y)"
+SCRATCH = ("lambda x_train, y_train, lr, net=build({}): "
+           "net.fit(x_train[:, None, :], y_train[:, None, :], 1, lr)")
 
 #: (config, file:TARGET, exit status, phrases in the report)
 FAMILIES = [
@@ -49,6 +51,9 @@ FAMILIES = [
         "backward_propagation_n"), 1, ["b1 is exactly 4 times", "W2 is exactly 2 times"]),
     ("nnfs.toml", "nnfs_layers.py:" + NNFS.format(""), 0, ["W1 = self.dense1.weights"]),
     ("nnfs.toml", "nnfs_layers.py:" + NNFS.format(", slip=True"), 1, ["layer 1 (W1, b1)"]),
+    ("scratch.toml", "scratch_layers.py:" + SCRATCH.format(""), 0, ["W1 = self.layers[0].weights"]),
+    ("scratch.toml", "scratch_layers.py:" + SCRATCH.format("mse_prime_bug"), 1,
+     ["Every array is exactly 1/2 times"]),
     ("iamtrask.toml", "iamtrask.py:train_step", 0, []),
     ("seed.toml", "seeds_train.py:train_code2", 1, ["`code2`"]),
 ]
