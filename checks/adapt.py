@@ -565,8 +565,7 @@ def _invoke(p, net, x_arg, y_arg, lr):
 
 
 def _is_scalar(v):
-    return isinstance(v, numbers.Number) or (isinstance(v, np.ndarray) and v.ndim == 0) or (
-        isinstance(v, np.ndarray) and v.size == 1 and v.ndim <= 1 and False)
+    return isinstance(v, numbers.Number) or (isinstance(v, np.ndarray) and v.ndim == 0)
 
 
 _PREFIX = re.compile(r"^(d|grad_?|nabla_?|delta_?|g_?)", re.IGNORECASE)

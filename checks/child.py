@@ -76,7 +76,7 @@ def main(folder):
         from backprop import Network
 
         from checks.adapt import ImplSpec, impl_gradient
-        from checks.plugin import PluginError, load_plugin
+        from checks.plugin import load_plugin
 
         request = json.loads((folder / "request.json").read_text())
         if request.get("mode") == "layer":

@@ -219,13 +219,14 @@ def _shifted_costs(net, base, l, units, dz):
     while True:
         if not net.sigmas[k - 1].smooth:
             crossed |= ((Z > 0) != (f.z[k][:, None, :] > 0)).any(axis=(0, 2))
-        A = net.sigmas[k - 1](Z.reshape(net.layers[k], P * m)).reshape(net.layers[k], P, m) \
-            if not net.sigmas[k - 1].elementwise else net.sigmas[k - 1](Z)
+        # a softmax normalises over axis 0, which (n_k, P m) keeps
+        A = net.sigmas[k - 1](Z.reshape(net.layers[k], P * m)).reshape(net.layers[k], P, m)
         if k == L:
             break
         k += 1
-        Z = (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m) + b[k][:, :, None] \
-            if np.ndim(b[k]) else (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m)
+        Z = (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m)
+        if net.bias:
+            Z += b[k][:, :, None]
     C = net.loss.per_example(Z.reshape(net.layers[L], P * m), A.reshape(net.layers[L], P * m),
                              np.tile(y, (1, P)), net.sigmas[-1]).reshape(P, m).sum(axis=-1)
     return net.scale(base.m) * C, crossed
@@ -330,9 +331,9 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
                     values.append(np.float64(C0))
                     continue
                 Z = f.z[l] + c * h * dz
-                for k in range(l, net.L + 1):
-                    if k > l:
-                        Z = W[k] @ A + b[k]
+                A = net.sigmas[l - 1](Z)
+                for k in range(l + 1, net.L + 1):
+                    Z = W[k] @ A + b[k]
                     A = net.sigmas[k - 1](Z)
                 C = net.scale(m) * net.loss.per_example(Z, A, base.y, net.sigmas[-1]).sum()
                 if net.l2 and p.kind == "weight":

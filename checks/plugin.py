@@ -29,7 +29,7 @@ import numpy as np
 
 from .rounding import FLOAT64, PRECISIONS, Precision
 
-__all__ = ["PluginError", "load_plugin", "call", "IMPL_KINDS", "AnalyticGradient",
+__all__ = ["PluginError", "load_plugin", "IMPL_KINDS", "AnalyticGradient",
            "detect_precision", "Calls", "Target"]
 
 IMPL_KINDS = ("gradient", "step")
@@ -232,7 +232,3 @@ class Calls:
                 seen.append(text)
         return [f"the code warned: {text}" for text in seen[:3]]
 
-
-def call(fn, *args, **kwargs):
-    """One guarded call (see ``Calls``)."""
-    return Calls(fn)(*args, **kwargs)
