@@ -3,7 +3,9 @@
 Each loss gives its value per example (``per_example``) and its output delta, BP1:
 delta^L = dC/dz^L.  How the examples of a batch combine into C (a sum, a mean) is the network's
 ``reduction``, not the loss's.  Arrays are in the columns layout with the output units on axis -2
-and the examples on axis -1.  Values are complex-step safe.
+and the examples on axis -1.  Values are complex-step safe.  Every loss is a sum over axis -2 of
+terms each in its own unit's z, a and y (only a softmax couples the units): ``checks.numeric``
+relies on this to take every output unit's complex step at once.
 
 A loss also carries the facts the rest of the project needs about it: which output activation it
 pairs with (where BP1 simplifies to a - y), which outputs it can be used with at all, and what

@@ -11,6 +11,7 @@ from backprop.registry import lookup
 
 from .compare import compare_arrays, compare_directional
 from .diagnose import Evidence, diagnose
+from .heap import keep_freed_memory
 from .differentiate import scheme
 from .kinks import find_kinks
 from .numeric import base_point, directional, numeric_gradient, slopes, unit_derivatives
@@ -220,6 +221,7 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
     (True, False)
     """
     x, y = _validate(net, x, y, variant, impl, impl_kind, method, mode)
+    keep_freed_memory()
     if impl_spec is not None and not isinstance(impl_spec, ImplSpec):
         impl_spec = ImplSpec.from_table(impl_spec)
 

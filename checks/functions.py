@@ -40,6 +40,7 @@ from backprop import Parameter
 from .compare import compare_arrays
 from .diagnose import Evidence, diagnose
 from .differentiate import COMPLEX_STEP, EPS, scheme
+from .heap import keep_freed_memory
 from .plugin import FLOAT64, Target, detect_precision
 from .report import Report
 from .rounding import gamma
@@ -281,6 +282,7 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
     live = {n: params[k] for n, k in zip(names, keys)} if not isinstance(params, np.ndarray) \
         else {names[0]: params}
     saved = {n: np.array(a, copy=True) for n, a in live.items()}
+    keep_freed_memory()
     records = tuple(Parameter(n, "input", None, saved[n].shape) for n in names)
 
     def put(values):

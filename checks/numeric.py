@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
+from .heap import keep_freed_memory
 from .rounding import FLOAT64, abs_weights, delta_bounds, forward_errors, gradient_error
 
-__all__ = ["Base", "base_point", "NumericGradient", "Directional", "numeric_gradient",
+__all__ = ["Base", "base_point", "NumericGradient", "Directional", "Workspace", "numeric_gradient",
            "directional", "CHUNK_BYTES"]
 
 #: the working set of one chunk of perturbations: about the size of a core's L2 cache
@@ -43,6 +44,23 @@ CHUNK_BYTES = 2 << 20
 
 def _chunk(n_items, bytes_per_item):
     return int(max(1, min(n_items, CHUNK_BYTES // max(1, bytes_per_item))))
+
+
+class Workspace:
+    """Scratch arrays reused across chunks and layers.  A fresh temporary of a megabyte is
+    freshly mapped memory, and on a ten-layer net its page faults cost more than the matrix
+    products themselves; one buffer per role, grown when needed, faults once per check."""
+
+    def __init__(self):
+        self._flat = {}
+
+    def array(self, role, shape):
+        """An uninitialised float64 array of ``shape``, C-contiguous, for ``role``."""
+        size = int(np.prod(shape))
+        flat = self._flat.get(role)
+        if flat is None or flat.size < size:
+            flat = self._flat[role] = np.empty(size)
+        return flat[:size].reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,19 @@ class Base:
 
 
 def output_derivatives(net, f, y):
-    """D^L: dC_x / dz^L_jx for every output unit j and example x, one complex step per unit."""
+    """D^L: dC_x / dz^L_jx for every output unit j and example x by the complex step."""
+    sigma = net.sigmas[-1]
+    if not sigma.elementwise:
+        return output_derivatives_per_unit(net, f, y)
+    # C_x is a sum over the output units of terms in that unit alone (``backprop.losses``), so
+    # every unit takes its step at once: with the units moved to axis -3 the loss sums over a
+    # lone unit (axis -2 of length one) and returns each unit's own term.
+    Z = (f.z[-1] + 1j * COMPLEX_STEP)[:, None, :]
+    return net.loss.per_example(Z, sigma(Z), y[:, None, :], sigma).imag / COMPLEX_STEP
+
+
+def output_derivatives_per_unit(net, f, y):
+    """D^L with one complex step per output unit, for a softmax, which couples the units."""
     n, m = f.z[-1].shape
     D = np.empty((n, m))
     size = _chunk(n, 16 * 4 * n * m)
@@ -74,6 +104,7 @@ def output_derivatives(net, f, y):
 
 def base_point(net, x, y, forward=None):
     """The ``Base`` of a check on the batch (x, y); ``forward``: ``net.forward(x)`` if known."""
+    keep_freed_memory()
     f = net.forward(x) if forward is None else forward
     y = net.to_columns(np.asarray(y, dtype=float))
     D_L = output_derivatives(net, f, y)
@@ -89,26 +120,34 @@ def slopes(net, f):
     return s
 
 
-def unit_derivatives(net, base, l, s=None):
+def unit_derivatives(net, base, l, s=None, work=None):
     """D^l: dC_x / dz^l_ix for every unit i of layer l and example x (see the module docstring)."""
     if l == net.L:
         return base.D_L
     W, _ = net.columns()
     s = slopes(net, base.f) if s is None else s
+    work = Workspace() if work is None else work
     n, m = base.f.z[l].shape
     D = np.empty((n, m))
     size = _chunk(n, 8 * 2 * max(net.layers[l + 1:]) * m)
     for start in range(0, n, size):
-        units = np.arange(start, min(n, start + size))
-        P = len(units)
-        # T^{l+1}[:, p, :] = W^{l+1}[:, i_p] s^l_{i_p}: the rank-one step into the layer above,
-        # kept as (n_k, P, m) so each layer above is one matrix product for the whole chunk
-        T = W[l + 1][:, units, None] * s[l][units][None, :, :]
+        units = slice(start, min(n, start + size))
+        P = units.stop - start
+        # The step into the layer above is rank one, W^{l+1}[:, i] s^l_ix; its scalar s^l_ix is
+        # taken out and applied to D^l at the end, so the tangent starts as the column
+        # W^{l+1}[:, i] for every example.  Tangents are kept C-contiguous as (n_k, m, P), the
+        # chunk's units innermost, so each layer above is one matrix product for the whole
+        # chunk and each slope one broadcast multiply, written into two buffers in turn.
+        T = W[l + 1][:, None, units]
         for k in range(l + 2, net.L + 1):
             # T^k = W^k (s^{k-1} * T^{k-1})
-            T = (W[k] @ (s[k - 1][:, None, :] * T).reshape(net.layers[k - 1], P * m)).reshape(
-                net.layers[k], P, m)
-        D[units] = np.einsum("jx,jpx->px", base.D_L, T)
+            X = work.array("X", (net.layers[k - 1], m, P))
+            np.multiply(s[k - 1][:, :, None], T, out=X)
+            T = work.array("T", (net.layers[k], m, P))
+            np.matmul(W[k], X.reshape(net.layers[k - 1], m * P), out=T.reshape(net.layers[k], m * P))
+        if T.shape[1] != m:  # a net with no layer above l + 1: the column, for every example
+            T = np.broadcast_to(T, (net.layers[l + 1], m, P))
+        D[units] = np.einsum("jx,jxp->px", base.D_L, T) * s[l][units]
     return D
 
 
@@ -165,8 +204,9 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None,
     slope = slopes(net, f)
     D = [None] * (net.L + 1)
     total, done = sum(net.layers[1:]), 0
+    work = Workspace()
     for l in range(net.L, 0, -1):
-        D[l] = unit_derivatives(net, base, l, slope)
+        D[l] = unit_derivatives(net, base, l, slope, work)
         done += net.layers[l]
         if progress:
             progress(done, total)

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from backprop import Network, backward, load_config
+from backprop import LOSSES, Network, backward, load_config
 from tests import helpers
 from checks.differentiate import SCHEMES as METHODS
-from checks.numeric import directional, numeric_gradient
+from checks.numeric import (directional, numeric_gradient, output_derivatives,
+                            output_derivatives_per_unit)
 
 
 def problem(layout="columns", seed=0):
@@ -116,3 +117,18 @@ def test_the_complex_step_is_within_1e_13_normwise_of_a_long_double_reference():
         exact = np.concatenate([g.ravel() for pair in zip(nabla_w, nabla_b) for g in pair])
         error = float(np.linalg.norm((got - exact).astype(float)) / np.linalg.norm(exact.astype(float)))
         assert error <= 1e-13, error
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("output", ["sigmoid", "tanh", "identity", "softplus"])
+def test_every_output_unit_stepped_at_once_equals_one_step_per_unit(loss, output):
+    if LOSSES[loss].outputs and output not in LOSSES[loss].outputs:
+        pytest.skip(f"{loss} does not take a {output} output")
+    net = Network([3, 4, 5], ["tanh", output], loss, seed=2)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 7))
+    y = LOSSES[loss].draw_targets(rng, 5, 7)
+    f = net.forward(x)
+    together, one_by_one = output_derivatives(net, f, y), output_derivatives_per_unit(net, f, y)
+    assert together.shape == one_by_one.shape == (5, 7)
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-14, atol=1e-300)
