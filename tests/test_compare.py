@@ -16,6 +16,15 @@ def test_the_k_worst_entries_are_found_exactly_whatever_the_size():
         assert list(top) == list(np.argsort(-rank, kind="stable")[:min(5, n)])
 
 
+def test_equal_worst_entries_come_in_index_order():
+    rng = np.random.default_rng(1)
+    for n in (40, 23_520, 100_003):
+        rank = rng.random(n)
+        where = rng.choice(n, 5, replace=False)
+        rank[where] = 2.0  # five equal worst entries, anywhere
+        assert list(_top(rank, 5)) == sorted(where)
+
+
 @pytest.mark.parametrize("k, expected", [(2.0, 1.0), (10.0, 9.0), (-1.0, 2.0), (1.0, 0.0)])
 def test_an_array_k_times_the_truth_reads_k_minus_1(k, expected):
     truth = np.random.default_rng(1).standard_normal((4, 5))
