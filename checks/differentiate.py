@@ -15,8 +15,9 @@ forward        f'(x) = (f(x + h) - f(x)) / h + h f''/2,           h = sqrt(eps) 
                truncation estimated from the same difference at 2h; rounding 2 eps |f| / h.
                (Each truncation estimate below is doubled: it is an estimate, not a bound.)
 central        f'(x) = (f(x + h) - f(x - h)) / 2h + h^2 f'''/6,  h = eps^(1/3) max(1, |x|)
-               truncation estimated from the difference at 2h (D(2h) - D(h) = h^2 f''' / 2);
-               rounding eps |f| / h.
+               truncation estimated from the difference at 2h (D(2h) - D(h) = h^2 f''' / 2),
+               or, where a bound on |f'''| is known from f's structure (a smooth network's,
+               ``checks.numeric``), from that bound with no second step; rounding eps |f| / h.
 richardson     R = (4 D(h) - D(2h)) / 3 + O(h^4),                h = eps^(1/5) max(1, |x|)
                truncation estimated from R at 2h ((R(2h) - R(h)) ~ 15 c h^4), plus a quarter of
                |D(h) - R|, which covers steps outside the asymptotic regime; rounding ~ eps |f| / h.
@@ -56,6 +57,10 @@ class Scheme:
     offsets = ()
     step_exponent = 0.0   # h = eps**step_exponent * max(1, |x|)
     complex = False
+    #: the offsets evaluated when a bound on the derivative the truncation depends on is known
+    #: from the function's structure (``checks.numeric``): then no second step is needed to
+    #: estimate it.  None where the scheme has no such form.
+    structural_offsets = None
 
     def step(self, x):
         """The step h for each x: scaled to the size of x, a power of two so x + h is exact in h."""
@@ -124,6 +129,13 @@ class Central(Scheme):
         d1, d2 = self.differences(values, h)
         return d1, 2 * np.abs(d2 - d1) / 3 + rounding / h
 
+    structural_offsets = (1, -1)
+
+    def combine_structural(self, values, h, rounding, third):
+        """(estimate, error bound) from f at x +- h alone, given ``third`` >= |f'''(x)|: the
+        truncation h^2 |f'''| / 6, doubled as the estimate from D(2h) is."""
+        return (values[0] - values[1]) / (2 * h), 2 * h ** 2 * third / 6 + rounding / h
+
 
 class Richardson(Central):
     """R = (4 D(h) - D(2h)) / 3 + O(h^4); R(2h) - R(h) ~ 15 c h^4 estimates it, plus a quarter of
@@ -132,6 +144,7 @@ class Richardson(Central):
     name = "richardson"
     offsets = (1, -1, 2, -2, 4, -4)
     step_exponent = 1 / 5
+    structural_offsets = None
 
     def combine(self, values, h, rounding):
         d1, d2, d4 = self.differences(values, h)

@@ -4,8 +4,8 @@ import pytest
 from backprop import LOSSES, Network, backward, load_config
 from tests import helpers
 from checks.differentiate import SCHEMES as METHODS
-from checks.numeric import (directional, numeric_gradient, output_derivatives,
-                            output_derivatives_per_unit)
+from checks.numeric import (base_point, directional, forward_rounding, numeric_gradient,
+                            output_derivatives, output_derivatives_per_unit, third_derivatives)
 
 
 def problem(layout="columns", seed=0):
@@ -132,3 +132,36 @@ def test_every_output_unit_stepped_at_once_equals_one_step_per_unit(loss, output
     together, one_by_one = output_derivatives(net, f, y), output_derivatives_per_unit(net, f, y)
     assert together.shape == one_by_one.shape == (5, 7)
     np.testing.assert_allclose(together, one_by_one, rtol=1e-14, atol=1e-300)
+
+
+def test_one_third_derivative_per_unit_bounds_every_entry_of_its_layer():
+    # a single tanh layer under the 1/2 squared error: g(s) = r (tanh(z + s) - y)^2 / 2 has
+    # g''' = r [3 t' t'' + (t - y) t'''] with t = tanh(z)
+    net = Network([3, 4], "tanh", "half_squared_error", seed=3)
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((4, 5))
+    base = base_point(net, x, y)
+    G = third_derivatives(net, base, 1, forward_rounding(net, base))
+    t = np.tanh(base.f.z[1])
+    t1, t2, t3 = 1 - t ** 2, -2 * t * (1 - t ** 2), (1 - t ** 2) * (6 * t ** 2 - 2)
+    exact = np.abs(3 * t1 * t2 + (t - y) * t3) * net.scale(5)
+    assert np.all(G >= exact * (1 - 1e-6))
+    assert np.all(G <= exact + 1e-4 * np.max(exact))
+
+
+def test_central_differences_take_two_steps_per_entry_on_smooth_networks_four_on_kinked():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 4)), rng.uniform(0, 1, (2, 4))
+    smooth = Network([3, 4, 2], "tanh", seed=0)
+    kinked = Network([3, 4, 2], ["relu", "sigmoid"], seed=0)
+    per_entry = smooth.theta.size
+    units = sum(smooth.layers[1:])
+    assert numeric_gradient(smooth, x, y, "central").evaluations == 2 * per_entry + 4 * units
+    assert numeric_gradient(kinked, x, y, "central").evaluations == 4 * per_entry
+    # and the two error models agree on what the gradient is, each within its own bound
+    for net in (smooth, kinked):
+        exact = numeric_gradient(net, x, y, "complex_step")
+        central = numeric_gradient(net, x, y, "central")
+        for name in net.names:
+            assert np.all(np.abs(central.gradient[name] - exact.gradient[name])
+                          <= central.error_bound[name])
