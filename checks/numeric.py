@@ -423,7 +423,7 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
             est, err = value, 4 * EPS * (abs(value) + abs(C0)) + TINY / COMPLEX_STEP
         else:
             values = []
-            for c in offsets:
+            for c in s.offsets:
                 if c == 0:
                     values.append(np.float64(C0))
                     continue

@@ -164,3 +164,10 @@ def test_the_report_renders_as_text_and_json():
     d = report.to_dict()
     assert d["passed"] is False and isinstance(d["max_relative_error"], float)
     assert {"name", "passed", "max_relative_error"} <= set(d["parameters"][0])
+
+
+@pytest.mark.parametrize("method", ["complex_step", "central", "richardson", "forward"])
+def test_the_directional_mode_passes_code1_and_fails_code2_under_every_scheme(method):
+    net, x, y = problem()
+    assert gradcheck(net, x, y, mode="directional", method=method).passed
+    assert not gradcheck(net, x, y, variant="code2", mode="directional", method=method).passed
