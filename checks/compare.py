@@ -62,9 +62,9 @@ def _top(rank, k):
 
 
 def _worst(an, num, err, tol, skip, any_bad, k=WORST):
-    """The k worst entries by error over tolerance, failing ones first."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rank = (err / tol).ravel()
+    """The k worst entries by error over tolerance, failing ones first (0/0 and x/0 silenced by
+    the caller)."""
+    rank = (err / tol).ravel()
     nan = np.isnan(rank)
     if nan.any():  # 0 / 0 is an exact zero; NaN in the gradient is the worst
         rank[nan] = np.where(np.isnan(err.ravel()[nan]), np.inf, 0.0)
@@ -82,24 +82,25 @@ def _worst(an, num, err, tol, skip, any_bad, k=WORST):
 
 def compare_arrays(params, analytic, numeric, tolerance, skipped):
     """One ``ParameterCheck`` per record in ``params``: every entry against its tolerance."""
-    checks = []
-    for p in params:
-        an, num = np.asarray(analytic[p.name], dtype=float), numeric[p.name]
-        tol, skip = tolerance[p.name], skipped[p.name]
-        err = np.abs(an - num)
-        with np.errstate(invalid="ignore"):
-            bad = ~(err <= tol)                                  # NaN counts as a mismatch
-        any_skip = bool(skip.any())
-        if any_skip:
-            bad &= ~skip
-        mismatches = int(np.count_nonzero(bad))
-        checks.append(ParameterCheck(
-            name=p.name, connects=p.connects, shape=tuple(an.shape), passed=mismatches == 0,
-            max_relative_error=relative_error(an, num, ~skip if any_skip else None, err),
-            checked=int(an.size - (skip.sum() if any_skip else 0)), mismatches=mismatches,
-            skipped=int(skip.sum()) if any_skip else 0,
-            worst=_worst(an, num, err, tol, skip if any_skip else None, mismatches > 0)))
-    return tuple(checks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return tuple(_compare(p, np.asarray(analytic[p.name], dtype=float), numeric[p.name],
+                              tolerance[p.name], skipped[p.name]) for p in params)
+
+
+def _compare(p, an, num, tol, skip):
+    """The ``ParameterCheck`` of one array."""
+    err = np.abs(an - num)
+    bad = ~(err <= tol)                                          # NaN counts as a mismatch
+    any_skip = bool(skip.any())
+    if any_skip:
+        bad &= ~skip
+    mismatches = int(np.count_nonzero(bad))
+    return ParameterCheck(
+        name=p.name, connects=p.connects, shape=tuple(an.shape), passed=mismatches == 0,
+        max_relative_error=relative_error(an, num, ~skip if any_skip else None, err),
+        checked=int(an.size - (skip.sum() if any_skip else 0)), mismatches=mismatches,
+        skipped=int(skip.sum()) if any_skip else 0,
+        worst=_worst(an, num, err, tol, skip if any_skip else None, mismatches > 0))
 
 
 def compare_directional(params, analytic, directional, tolerance=None):

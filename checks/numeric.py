@@ -118,10 +118,18 @@ def base_point(net, x, y, forward=None):
 
 
 def slopes(net, f):
-    """s^l = Im sigma(z^l + i h) / h for the hidden layers l = 1 ... L-1 (index 0 and L unused)."""
+    """s^l = Im sigma(z^l + i h) / h for the hidden layers l = 1 ... L-1 (index 0 and L unused).
+    Layers with the same elementwise activation take their complex step in one call."""
     s = [None] * (net.L + 1)
+    groups = {}
     for l in range(1, net.L):
-        s[l] = net.sigmas[l - 1](f.z[l] + 1j * COMPLEX_STEP).imag / COMPLEX_STEP
+        sigma = net.sigmas[l - 1]
+        groups.setdefault(id(sigma) if sigma.elementwise else ("layer", l), []).append(l)
+    for layers in groups.values():
+        z = np.concatenate([f.z[l] for l in layers]) if len(layers) > 1 else f.z[layers[0]]
+        slope = net.sigmas[layers[0] - 1](z + 1j * COMPLEX_STEP).imag / COMPLEX_STEP
+        for l, part in zip(layers, np.split(slope, np.cumsum([net.layers[l] for l in layers])[:-1])):
+            s[l] = part
     return s
 
 
