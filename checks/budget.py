@@ -41,8 +41,9 @@ def check_bytes(layers, m):
     return 8 * (PER_PARAMETER * n_parameters(layers) + PER_UNIT * units * m) + FIXED_BYTES
 
 
-def check_flops(layers, m, method="complex_step"):
-    """Estimated multiply-adds of the numeric side of a full check."""
+def check_flops(layers, m, method="complex_step", smooth=False):
+    """Estimated multiply-adds of the numeric side of a full check.  ``smooth``: every activation
+    is smooth, so a scheme with a structural form (central) takes only its two steps per entry."""
     L = len(layers) - 1
     above = [0] * (L + 1)  # cost of carrying one perturbation from layer l to the output
     for l in range(L - 1, -1, -1):
@@ -52,7 +53,8 @@ def check_flops(layers, m, method="complex_step"):
         return sum(layers[l] * above[l] for l in range(1, L + 1)) + layers[L] ** 2 * m
     entries = sum(layers[l] * (layers[l - 1] + 1) * (above[l] + layers[l] * m)
                   for l in range(1, L + 1))
-    return s.evaluations * entries
+    steps = len(s.structural_offsets) if smooth and s.structural_offsets else s.evaluations
+    return steps * entries
 
 
 def refuse_if_too_big(layers, m, limit=MEMORY_LIMIT_BYTES):
@@ -65,6 +67,6 @@ def refuse_if_too_big(layers, m, limit=MEMORY_LIMIT_BYTES):
     return need
 
 
-def seconds(layers, m, method="complex_step"):
+def seconds(layers, m, method="complex_step", smooth=False):
     """A rough estimate of the check's duration on one core."""
-    return check_flops(layers, m, method) / FLOPS_PER_SECOND
+    return check_flops(layers, m, method, smooth) / FLOPS_PER_SECOND

@@ -186,7 +186,7 @@ def run_check(args, stdout, stderr):
     elif "variant" in args:
         raise UsageError("--variant and --impl cannot be used together")
     net, x, y = build(cfg, size_check=lambda layers, m: refuse_if_too_big(layers, m))
-    estimate = seconds(cfg.layers, cfg.m, method)
+    estimate = seconds(cfg.layers, cfg.m, method, smooth=all(a.smooth for a in net.sigmas))
     if estimate > SLOW_SECONDS:
         stderr.write(f"{PROG}: this check will take about {estimate / 60:.0f} minutes "
                      f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "

@@ -39,6 +39,11 @@ def test_the_time_estimate_grows_with_depth_and_with_the_method():
     shallow, deep = check_flops([100] * 4, 10), check_flops([100] * 12, 10)
     assert deep > 8 * shallow
     assert check_flops([100] * 4, 10, "central") > 100 * shallow
+    # central differences on a smooth network take two steps per entry, not four
+    assert check_flops([100] * 4, 10, "central", smooth=True) * 2 == check_flops([100] * 4, 10,
+                                                                                 "central")
+    assert check_flops([100] * 4, 10, "richardson", smooth=True) == check_flops([100] * 4, 10,
+                                                                                "richardson")
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the thresholds are glibc's")
