@@ -128,9 +128,10 @@ def _catalogue(net, x, y):
     return candidates
 
 
-def _per_example(net, base):
-    """k -> the gradient of example k's own loss term C_k (unreduced), by the complex step."""
-    cache = {}
+def _per_example(net, base, D=None):
+    """k -> the gradient of example k's own loss term C_k (unreduced), by the complex step.
+    ``D``: the unit derivatives D^l of a complex-step numeric gradient on this base, if known."""
+    cache = {} if D is None else {"D": D}
 
     def gradient(k):
         if not cache:
@@ -310,7 +311,7 @@ def _full_report(net, x, y, base, analytic, analytic_error, numeric, method, not
     if not all(p.passed for p in checks):
         diagnosis, findings = diagnose(Evidence(
             net.params, analytic.gradient, numeric.gradient, tolerance, numeric.skipped, net=net,
-            m=base.m, per_example=_per_example(net, base), catalogue=_catalogue(net, x, y),
+            m=base.m, per_example=_per_example(net, base, numeric.unit_derivatives), catalogue=_catalogue(net, x, y),
             update_first=_update_first(net, base, analytic)))
     arrays = {n: (np.asarray(analytic.gradient[n], dtype=float), numeric.gradient[n],
                   tolerance[n]) for n in net.names}

@@ -61,7 +61,7 @@ def _top(rank, k):
     return top[np.lexsort((top, -rank[top]))]  # ties in index order, whatever was picked
 
 
-def _worst(an, num, err, tol, skip, any_bad, k=WORST):
+def _worst(an, num, err, tol, skip, k=WORST):
     """The k worst entries by error over tolerance, failing ones first (0/0 and x/0 silenced by
     the caller)."""
     rank = (err / tol).ravel()
@@ -100,7 +100,7 @@ def _compare(p, an, num, tol, skip):
         max_relative_error=relative_error(an, num, ~skip if any_skip else None, err),
         checked=int(an.size - (skip.sum() if any_skip else 0)), mismatches=mismatches,
         skipped=int(skip.sum()) if any_skip else 0,
-        worst=_worst(an, num, err, tol, skip if any_skip else None, mismatches > 0))
+        worst=_worst(an, num, err, tol, skip if any_skip else None))
 
 
 def compare_directional(params, analytic, directional, tolerance=None):

@@ -333,6 +333,7 @@ def _finite_differences(net, base, s, structural, progress):
     # Kinked or piecewise activations keep the second step: it also detects kinks crossed.
     by_structure = s.structural_offsets is not None and all(a.smooth for a in net.sigmas)
     offsets = s.structural_offsets if by_structure else s.offsets
+    steps = sum(1 for c in offsets if c != 0)  # evaluations per entry
     G = {}
     for p in net.params:
         l = p.layer
@@ -369,7 +370,7 @@ def _finite_differences(net, base, s, structural, progress):
                 est[sl], err[sl] = s.combine_structural(values, h[sl], rounding, third)
             else:
                 est[sl], err[sl] = s.combine(values, h[sl], rounding)
-            evaluations += (sl.stop - start) * sum(1 for c in offsets if c != 0)
+            evaluations += (sl.stop - start) * steps
             done += sl.stop - start
             if progress:
                 progress(done, net.theta.size)
