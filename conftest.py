@@ -13,4 +13,4 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-collect_ignore = ["benchmarks", "examples", "checks/__main__.py"]
+collect_ignore = ["benchmarks", "examples", "checks/__main__.py", "gradcheck/__main__.py"]

@@ -1,5 +1,10 @@
 """The analytic side: activations, losses, the Network, and its backward passes."""
 
+if __name__ == "backprop":  # the import root before gradcheck: the same modules
+    from gradcheck._legacy import alias
+    alias(__name__)
+
+
 from .activations import ACTIVATIONS, Activation
 from .config import ConfigError, load_config, save_config
 from .losses import LOSSES, Loss

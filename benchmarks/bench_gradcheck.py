@@ -29,10 +29,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from backprop import Network, backward  # noqa: E402
-from checks import gradcheck  # noqa: E402
-from checks.budget import check_bytes  # noqa: E402
-from checks.heap import keep_freed_memory  # noqa: E402
+from gradcheck.backprop import Network, backward  # noqa: E402
+from gradcheck.checks import gradcheck  # noqa: E402
+from gradcheck.checks.budget import check_bytes  # noqa: E402
+from gradcheck.checks.heap import keep_freed_memory  # noqa: E402
 
 CASES = {
     "[784, 30, 10], m=10": ([784, 30, 10], 10),

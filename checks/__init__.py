@@ -1,5 +1,10 @@
 """The numeric side and the check: differentiator, error model, comparison, report, command."""
 
+if __name__ == "checks":  # the import root before gradcheck: the same modules
+    from gradcheck._legacy import alias
+    alias(__name__)
+
+
 from .check import gradcheck
 from .differentiate import SCHEMES, Derivative, derivative
 from .functions import check_function, check_layer

@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from backprop.registry import suggest
+from ..backprop.registry import suggest
 
 from .plugin import (FLOAT64, IMPL_KINDS, AnalyticGradient, Calls, PluginError, Target,
                      detect_precision, name_of)

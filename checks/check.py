@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from backprop import VARIANTS, BackwardPass, Network
-from backprop.registry import lookup
+from ..backprop import VARIANTS, BackwardPass, Network
+from ..backprop.registry import lookup
 
 from .compare import compare_arrays, compare_directional
 from .diagnose import Evidence, diagnose

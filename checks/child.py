@@ -24,9 +24,9 @@ def layer(request):
     """``gradcheck --layer``: draw the inputs, run check_layer, render the report."""
     import inspect
 
-    from checks.formats import FORMATS
-    from checks.functions import check_layer
-    from checks.plugin import PluginError, load_plugin
+    from .formats import FORMATS
+    from .functions import check_layer
+    from .plugin import PluginError, load_plugin
 
     names = request["targets"].split(",")
     if len(names) == 1:
@@ -73,10 +73,10 @@ def main(folder):
     folder = Path(folder)
     result = folder / "result.json"
     try:
-        from backprop import Network
+        from ..backprop import Network
 
-        from checks.adapt import ImplSpec, impl_gradient
-        from checks.plugin import load_plugin
+        from .adapt import ImplSpec, impl_gradient
+        from .plugin import load_plugin
 
         request = json.loads((folder / "request.json").read_text())
         if request.get("mode") == "layer":

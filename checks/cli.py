@@ -17,9 +17,9 @@ import sys
 
 import numpy as np
 
-from backprop import VARIANTS, BackwardPass, ConfigError
-from backprop.config import build, read_config
-from backprop.registry import lookup
+from ..backprop import VARIANTS, BackwardPass, ConfigError
+from ..backprop.config import build, read_config
+from ..backprop.registry import lookup
 
 from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
 from .check import MODES, gradcheck

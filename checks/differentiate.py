@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backprop.registry import lookup
+from ..backprop.registry import lookup
 
 __all__ = ["Derivative", "Scheme", "SCHEMES", "scheme", "derivative"]
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backprop import Parameter
+from ..backprop import Parameter
 
 from .compare import compare_arrays
 from .diagnose import Evidence, diagnose

@@ -74,7 +74,7 @@ class Isolated:
             return self._read(folder, net)
 
     def _run(self, folder):
-        command = [sys.executable, "-m", "checks.child", str(folder)]
+        command = [sys.executable, "-m", "gradcheck.checks.child", str(folder)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent)] + [p for p in sys.path if p])}
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from backprop import VARIANTS, save_config
-from backprop.registry import lookup
+from ..backprop import VARIANTS, save_config
+from ..backprop.registry import lookup
 
 from .check import gradcheck
 from .outputs import check_writable, replace_link

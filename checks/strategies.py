@@ -22,8 +22,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backprop import ACTIVATIONS, LOSSES, Network
-from backprop.network import LAYOUTS
+from ..backprop import ACTIVATIONS, LOSSES, Network
+from ..backprop.network import LAYOUTS
 
 __all__ = ["layer_sizes", "hidden_activations", "output_activations", "losses", "layouts",
            "networks", "batches", "networks_with_batches", "arrays", "layer_inputs"]

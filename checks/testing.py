@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop import Network, load_config
-from backprop.config import draw_batch
+from ..backprop import Network, load_config
+from ..backprop.config import draw_batch
 
 from .check import gradcheck
 

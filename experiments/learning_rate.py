@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop import Network
-from backprop.training import accuracy, sgd
-from backprop.variants import VARIANTS
+from gradcheck.backprop import Network
+from gradcheck.backprop.training import accuracy, sgd
+from gradcheck.backprop.variants import VARIANTS
 
 __all__ = ["load_digits", "run_experiment", "main"]
 

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backprop.activations import ACTIVATIONS
+from gradcheck.backprop.activations import ACTIVATIONS
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.elementwise]
 Z = np.linspace(-6, 6, 49).reshape(7, 7)
@@ -108,9 +108,9 @@ def test_each_activation_says_whether_it_is_kinked_or_smooth():
 
 
 def test_a_new_activation_is_checked_everywhere_from_its_registry_entry():
-    from backprop import Network
-    from checks import gradcheck
-    from checks.strategies import HIDDEN
+    from gradcheck.backprop import Network
+    from gradcheck.checks import gradcheck
+    from gradcheck.checks.strategies import HIDDEN
     assert "elu" in HIDDEN
     net = Network([3, 4, 4, 2], ["tanh", "elu", "identity"], "squared_error", seed=1)
     x = np.random.default_rng(1).standard_normal((3, 5))

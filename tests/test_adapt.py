@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from backprop import Network
-from checks import PluginError, gradcheck
-from checks.adapt import ImplSpec
-from checks.cli import main
+from gradcheck.backprop import Network
+from gradcheck.checks import PluginError, gradcheck
+from gradcheck.checks.adapt import ImplSpec
+from gradcheck.checks.cli import main
 
 DLAI = "lambda X, Y, parameters: {}(X, Y, forward_propagation_n(X, Y, parameters)[1])"
 NNFS = "lambda X, y, model=Model(4, 8, 3{}): model.backward(model.forward(X, y), y)"
@@ -79,7 +79,7 @@ def test_each_family_is_checked_as_written(request, monkeypatch, config, target,
 def test_one_family_through_the_real_command(request):
     examples = request.config.rootpath / "examples"
     proc = subprocess.run(
-        [sys.executable, "-m", "checks", "cs231n.toml", "--impl",
+        [sys.executable, "-m", "gradcheck", "cs231n.toml", "--impl",
          "cs231n_two_layer.py:partial(HalfReg(4, 10, 3).loss, reg=0.05)", "--json"],
         capture_output=True, text=True, cwd=examples)
     report = json.loads(proc.stdout)

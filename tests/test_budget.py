@@ -7,9 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from backprop import Network
-from checks import gradcheck
-from checks.budget import check_bytes, check_flops, refuse_if_too_big
+from gradcheck.backprop import Network
+from gradcheck.checks import gradcheck
+from gradcheck.checks.budget import check_bytes, check_flops, refuse_if_too_big
 
 
 @pytest.mark.parametrize("layers, m", [([784, 30, 10], 10), ([100] * 6, 10), ([20, 20, 20], 400),

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from backprop import VARIANTS, Network, backward
-from checks import gradcheck
+from gradcheck.backprop import VARIANTS, Network, backward
+from gradcheck.checks import gradcheck
 
 WRONG = [v for v in VARIANTS if v != "correct"]
 DIAGNOSES = {

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from backprop import VARIANTS, Network, save_config
-from checks.cli import main
+from gradcheck.backprop import VARIANTS, Network, save_config
+from gradcheck.checks.cli import main
 
 
 def run(*argv):
@@ -129,10 +129,10 @@ def test_nan_weights_and_pickles_in_npz_files_exit_2(tmp_path):
 
 
 def test_the_command_runs_as_a_real_subprocess(examples):
-    proc = subprocess.run([sys.executable, "-m", "checks", str(examples / "seed.toml"),
+    proc = subprocess.run([sys.executable, "-m", "gradcheck", str(examples / "seed.toml"),
                            "--variant", "code2", "--json"], capture_output=True, text=True)
     assert proc.returncode == 1 and json.loads(proc.stdout)["passed"] is False
-    proc = subprocess.run([sys.executable, "-m", "checks", "nowhere.toml"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "gradcheck", "nowhere.toml"], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
@@ -175,7 +175,7 @@ def test_what_a_plugin_prints_does_not_corrupt_the_json_on_stdout(tmp_path, caps
 
 
 def test_a_check_estimated_to_take_long_is_announced_before_it_starts(examples, monkeypatch):
-    import checks.cli as cli
+    import gradcheck.checks.cli as cli
     monkeypatch.setattr(cli, "SLOW_SECONDS", 0.0)
     status, _, err = run(examples / "nielsen.toml")
     assert status == 0 and "this check will take about" in err and "--mode directional" in err

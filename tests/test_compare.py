@@ -4,8 +4,8 @@ relative error a person means."""
 import numpy as np
 import pytest
 
-from backprop import Parameter
-from checks.compare import _top, compare_arrays, relative_error
+from gradcheck.backprop import Parameter
+from gradcheck.checks.compare import _top, compare_arrays, relative_error
 
 
 def test_the_k_worst_entries_are_found_exactly_whatever_the_size():

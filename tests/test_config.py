@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from backprop import ConfigError, Network, load_config, save_config
+from gradcheck.backprop import ConfigError, Network, load_config, save_config
 
 EXAMPLES = ["seed", "nielsen", "iamtrask", "softmax"]
 

@@ -4,9 +4,9 @@ is named by array, kind and constant, on several networks and layouts, under eve
 import numpy as np
 import pytest
 
-from backprop import Network, backward
-from checks import gradcheck
-from checks.diagnose import name_constant
+from gradcheck.backprop import Network, backward
+from gradcheck.checks import gradcheck
+from gradcheck.checks.diagnose import name_constant
 
 NETWORKS = {
     "sigmoid [4, 3, 3, 2]": dict(layers=[4, 3, 3, 2], activations="sigmoid"),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.differentiate import derivative as scipy_derivative
 
-from checks.differentiate import SCHEMES, derivative
+from gradcheck.checks.differentiate import SCHEMES, derivative
 
 CLOSED_FORMS = [
     (np.sin, np.cos),

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from backprop import Network
-from checks import gradcheck
-from checks.formats import FORMATS
+from gradcheck.backprop import Network
+from gradcheck.checks import gradcheck
+from gradcheck.checks.formats import FORMATS
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_plot_refuses_to_replace_a_file_without_force(tmp_path, request):
     pytest.importorskip("matplotlib")
     import io
 
-    from checks.cli import main
+    from gradcheck.checks.cli import main
     (tmp_path / "p.png").write_text("mine")
     config = str(request.config.rootpath / "examples" / "nielsen.toml")
     err = io.StringIO()

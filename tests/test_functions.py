@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from checks import check_function, check_layer
-from checks.strategies import layer_inputs
+from gradcheck.checks import check_function, check_layer
+from gradcheck.checks.strategies import layer_inputs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import layers as L  # noqa: E402
@@ -199,7 +199,7 @@ def test_the_layer_strategies_drive_a_property_test(arrays):
 def run_command(examples, *argv):
     import io
 
-    from checks.cli import main
+    from gradcheck.checks.cli import main
     out, err = io.StringIO(), io.StringIO()
     return main([str(a) for a in argv], out, err), out.getvalue(), err.getvalue()
 
@@ -236,7 +236,7 @@ def test_a_bad_layer_command_exits_2_with_one_line(request, monkeypatch, argv, p
 
 def test_the_layer_command_as_a_real_subprocess(request):
     import subprocess
-    proc = subprocess.run([sys.executable, "-m", "checks", "--layer",
+    proc = subprocess.run([sys.executable, "-m", "gradcheck", "--layer",
                            "layers.py:rnn_step_forward,rnn_step_backward_bug", "--shape", "x=3,4",
                            "--shape", "prev_h=3,5", "--shape", "Wx=4,5", "--shape", "Wh=5,5",
                            "--shape", "b=5"], capture_output=True, text=True,

@@ -23,7 +23,7 @@ RIGHT = ("import numpy as np\n"
 
 
 def command(tmp_path, *argv, timeout=60):
-    return subprocess.run([sys.executable, "-m", "checks", *map(str, argv)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "gradcheck", *map(str, argv)], capture_output=True,
                           text=True, cwd=tmp_path, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -131,7 +131,7 @@ def test_an_npz_cannot_hide_big_members_behind_small_headers(tmp_path):
 def test_ctrl_c_exits_130_with_one_line(tmp_path):
     write(tmp_path, {"net.toml": NET,
                      "p.py": plugin("def slow(w, b, x, y):\n    import time\n    time.sleep(60)\n")})
-    proc = subprocess.Popen([sys.executable, "-m", "checks", "net.toml", "--impl", "p.py:slow"],
+    proc = subprocess.Popen([sys.executable, "-m", "gradcheck", "net.toml", "--impl", "p.py:slow"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     proc.send_signal(signal.SIGINT)

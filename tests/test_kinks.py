@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from backprop import Network
-from checks.kinks import find_kinks
-from checks.rounding import PRECISIONS
+from gradcheck.backprop import Network
+from gradcheck.checks.kinks import find_kinks
+from gradcheck.checks.rounding import PRECISIONS
 
 
 def test_a_relu_unit_at_zero_is_at_its_kink_and_a_smooth_net_has_none():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from backprop.activations import ACTIVATIONS
-from backprop.losses import LOSSES
+from gradcheck.backprop.activations import ACTIVATIONS
+from gradcheck.backprop.losses import LOSSES
 
 rng = np.random.default_rng(3)
 Z = rng.standard_normal((4, 5))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from backprop import Network
+from gradcheck.backprop import Network
 
 
 def test_the_forward_pass_matches_a_hand_computation_on_nielsens_2_3_1_net():

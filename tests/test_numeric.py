@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from backprop import LOSSES, Network, backward, load_config
+from gradcheck.backprop import LOSSES, Network, backward, load_config
 from tests import helpers
-from checks.differentiate import SCHEMES as METHODS
-from checks.numeric import (base_point, directional, forward_rounding, numeric_gradient,
+from gradcheck.checks.differentiate import SCHEMES as METHODS
+from gradcheck.checks.numeric import (base_point, directional, forward_rounding, numeric_gradient,
                             output_derivatives, output_derivatives_per_unit, third_derivatives)
 
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from backprop import Network, backward
-from checks import PluginError, gradcheck
-from checks.adapt import impl_gradient
-from checks.plugin import load_plugin
+from gradcheck.backprop import Network, backward
+from gradcheck.checks import PluginError, gradcheck
+from gradcheck.checks.adapt import impl_gradient
+from gradcheck.checks.plugin import load_plugin
 
 
 def net_and_batch(layout="columns", bias=True):

@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from backprop import VARIANTS, Network, backward, load_config, save_config
-from checks import derivative, gradcheck
-from checks.strategies import batches, networks, networks_with_batches
+from gradcheck.backprop import VARIANTS, Network, backward, load_config, save_config
+from gradcheck.checks import derivative, gradcheck
+from gradcheck.checks.strategies import batches, networks, networks_with_batches
 from tests.helpers import flat
 
 CORE = settings.default.max_examples

@@ -2,11 +2,11 @@
 
 import pytest
 
-from backprop import ACTIVATIONS, LOSSES, VARIANTS
-from backprop.activations import Activation
-from backprop.registry import lookup, suggest
-from checks.differentiate import SCHEMES
-from checks.formats import FORMATS
+from gradcheck.backprop import ACTIVATIONS, LOSSES, VARIANTS
+from gradcheck.backprop.activations import Activation
+from gradcheck.backprop.registry import lookup, suggest
+from gradcheck.checks.differentiate import SCHEMES
+from gradcheck.checks.formats import FORMATS
 
 
 @pytest.mark.parametrize("registry", [ACTIVATIONS, LOSSES, VARIANTS, SCHEMES, FORMATS])

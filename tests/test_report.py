@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 
-from backprop import Network
-from checks import gradcheck
-from checks.report import Entry, ParameterCheck, Report
+from gradcheck.backprop import Network
+from gradcheck.checks import gradcheck
+from gradcheck.checks.report import Entry, ParameterCheck, Report
 
 
 def test_infinite_errors_are_written_as_null_so_the_json_stays_valid():

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop import Network, backward
-from checks import gradcheck
-from checks.rounding import PRECISIONS, gamma, gradient_error
-from checks.strategies import networks_with_batches
+from gradcheck.backprop import Network, backward
+from gradcheck.checks import gradcheck
+from gradcheck.checks.rounding import PRECISIONS, gamma, gradient_error
+from gradcheck.checks.strategies import networks_with_batches
 from tests.styles import STYLES
 
 SOME = max(20, settings.default.max_examples // 5)
@@ -120,7 +120,7 @@ def test_the_float32_bound_is_wider_than_the_float64_one_by_the_ratio_of_their_e
     net = Network([4, 5, 3], "tanh", seed=0)
     x = np.random.default_rng(0).standard_normal((4, 6))
     f = net.forward(x)
-    from checks.numeric import base_point
+    from gradcheck.checks.numeric import base_point
     base = base_point(net, x, np.zeros((3, 6)))
     e64 = gradient_error(net, f, base.y, base.D_L, PRECISIONS["float64"])
     e32 = gradient_error(net, f, base.y, base.D_L, PRECISIONS["float32"], inputs_rounded=True)

@@ -1,6 +1,6 @@
 import io
 
-from checks.cli import main
+from gradcheck.checks.cli import main
 
 
 def test_search_finds_a_small_network_where_code2_is_wrong_and_saves_a_failing_config(tmp_path):

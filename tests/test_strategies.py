@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop import LOSSES
-from checks.strategies import (arrays, batches, layer_inputs, layer_sizes, networks,
+from gradcheck.backprop import LOSSES
+from gradcheck.checks.strategies import (arrays, batches, layer_inputs, layer_sizes, networks,
                                networks_with_batches)
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from backprop import Network, backward
-from checks import assert_gradients_match
+from gradcheck.backprop import Network, backward
+from gradcheck.checks import assert_gradients_match
 
 
 def my_backprop(weights, biases, x, y):
@@ -41,7 +41,7 @@ def test_a_saved_config_can_be_named_instead_of_a_network(request):
     config = request.config.rootpath / "examples" / "seed.toml"
 
     def seeds_gradient(weights, biases, x, y):
-        from backprop import load_config
+        from gradcheck.backprop import load_config
         net, _, _ = load_config(config)
         return backward(net, x, y)
 

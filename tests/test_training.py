@@ -1,11 +1,11 @@
 import numpy as np
 
-from backprop import Network
-from backprop.training import accuracy, sgd
+from gradcheck.backprop import Network
+from gradcheck.backprop.training import accuracy, sgd
 
 
 def test_one_sgd_step_is_eta_over_m_times_the_summed_gradient():
-    from backprop import backward
+    from gradcheck.backprop import backward
     net = Network([3, 4, 2], seed=0)
     x = np.random.default_rng(0).standard_normal((3, 4))
     y = np.eye(2)[:, [0, 1, 0, 1]]

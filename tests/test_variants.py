@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from backprop import VARIANTS, Network, backward
+from gradcheck.backprop import VARIANTS, Network, backward
 from tests.helpers import flat
 
 

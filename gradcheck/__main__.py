@@ -1,0 +1,7 @@
+"""``python -m gradcheck``: the same command as ``gradcheck``."""
+
+import sys
+
+from .checks.cli import main
+
+sys.exit(main())
