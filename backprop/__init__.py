@@ -8,9 +8,9 @@ if __name__ == "backprop":  # the import root before gradcheck: the same modules
 from .activations import ACTIVATIONS, Activation
 from .config import ConfigError, load_config, save_config
 from .losses import LOSSES, Loss
-from .network import REDUCTIONS, Forward, Network, Parameter
-from .variants import VARIANTS, BackwardPass, backward
+from .network import REDUCTIONS, ForwardPass, Network, Parameter, Reduction
+from .variants import VARIANTS, BackwardPass, UpdateFirst, backward
 
-__all__ = ["ACTIVATIONS", "Activation", "LOSSES", "Loss", "Network", "Forward", "Parameter",
-           "REDUCTIONS", "VARIANTS", "BackwardPass", "backward", "ConfigError", "load_config",
+__all__ = ["ACTIVATIONS", "Activation", "LOSSES", "Loss", "Network", "ForwardPass", "Parameter", "Reduction",
+           "REDUCTIONS", "VARIANTS", "BackwardPass", "UpdateFirst", "backward", "ConfigError", "load_config",
            "save_config"]

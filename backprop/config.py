@@ -282,18 +282,11 @@ def save_config(path, net, x=None, y=None, *, seed=0, overwrite=True):
             if os.path.lexists(f):
                 raise FileExistsError(str(f))
     np.savez(files["weights"], **{name: np.array(v) for name, v in net.parameters().items()})
-    names = [s.name for s in net.sigmas]
-    fields = {
-        "layers": list(net.layers),
-        "activations": names[0] if len(set(names)) == 1 else names,
-        "loss": net.loss.name,
-        "reduction": net.reduction,
-        "l2": net.l2,
-        "bias": net.bias,
-        "layout": net.layout,
-        "seed": seed,
-        "weights": files["weights"].name,
-    }
+    fields = net.spec()
+    names = fields["activations"]
+    if len(set(names)) == 1:
+        fields["activations"] = names[0]
+    fields.update(seed=seed, weights=files["weights"].name)
     if x is not None:
         np.savez(files["data"], x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float))
         fields["batch"] = net.batch_size(np.asarray(x))

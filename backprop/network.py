@@ -24,12 +24,40 @@ from .activations import ACTIVATIONS, Activation
 from .losses import LOSSES, Loss
 from .registry import lookup
 
-__all__ = ["Network", "Forward", "Parameter", "LAYOUTS", "REDUCTIONS"]
+__all__ = ["Network", "ForwardPass", "Parameter", "Reduction", "LAYOUTS", "REDUCTIONS"]
 
 LAYOUTS = ("columns", "rows")
-#: how C combines the per-example losses C_x of a batch of m examples with n_L outputs:
-#: sum_x C_x, times 1 (sum), 1/m (batch_mean) or 1/(m n_L) (mean)
-REDUCTIONS = ("sum", "batch_mean", "mean")
+
+
+class Reduction(str):
+    """How C combines the per-example losses C_x of a batch: C = r(m) sum_x C_x.
+
+    A reduction is its name (it compares and prints as ``"batch_mean"``) and carries its facts:
+    the factor r for m examples and n_L outputs, and what code with that convention does.
+
+    >>> REDUCTIONS["batch_mean"].factor(10, 3), REDUCTIONS["mean"] == "mean"
+    (0.1, True)
+    """
+
+    def __new__(cls, name, words, per_example, per_output):
+        self = super().__new__(cls, name)
+        self.words, self.per_example, self.per_output = words, per_example, per_output
+        return self
+
+    @property
+    def name(self):
+        return str(self)
+
+    def factor(self, m, n_out):
+        """r(m): 1, 1/m or 1/(m n_L)."""
+        return 1.0 / ((m if self.per_example else 1) * (n_out if self.per_output else 1))
+
+
+#: Registry: the reductions a config may name (and who uses each, in the README).
+REDUCTIONS = {r: r for r in (
+    Reduction("sum", "sums C_x over the batch", False, False),
+    Reduction("batch_mean", "averages over the batch (C = 1/m sum C_x)", True, False),
+    Reduction("mean", "averages over the batch and the outputs", True, True))}
 
 
 @dataclass(frozen=True)
@@ -111,7 +139,7 @@ def validate_layout(layout, field="layout"):
 
 
 def validate_reduction(reduction, field="reduction"):
-    return lookup({name: name for name in REDUCTIONS}, reduction, field)
+    return lookup(REDUCTIONS, reduction, field)
 
 
 def validate_l2(l2, field="l2"):
@@ -123,7 +151,7 @@ def validate_l2(l2, field="l2"):
 
 
 @dataclass(frozen=True)
-class Forward:
+class ForwardPass:
     """The forward pass in the columns layout: ``z[l]`` and ``a[l]`` for l = 0 ... L (z[0] is None)."""
 
     z: list
@@ -227,10 +255,16 @@ class Network:
         weights = [arrays[f"W{l}"] for l in range(1, self.L + 1)]
         return weights, [arrays[f"b{l}"] for l in range(1, self.L + 1)] if self.bias else None
 
+    def spec(self):
+        """The constructor's fields, as plain values: ``Network(**net.spec())`` is the same
+        network with fresh weights.  A config, a copy, the repr and the child process all
+        describe a network through this one dict."""
+        return {"layers": list(self.layers), "activations": [s.name for s in self.sigmas],
+                "loss": self.loss.name, "bias": self.bias, "layout": self.layout,
+                "reduction": self.reduction.name, "l2": self.l2}
+
     def copy(self):
-        return Network(self.layers, [s.name for s in self.sigmas], self.loss.name, bias=self.bias,
-                       layout=self.layout, reduction=self.reduction, l2=self.l2,
-                       weights=[w.copy() for w in self.weights],
+        return Network(**self.spec(), weights=[w.copy() for w in self.weights],
                        biases=None if not self.bias else [b.copy() for b in self.biases])
 
     # -- layout ---------------------------------------------------------------------------------
@@ -264,7 +298,7 @@ class Network:
         for l in range(1, self.L + 1):
             z.append(W[l] @ a[-1] + b[l])
             a.append(self.sigmas[l - 1](z[-1]))
-        return Forward(z, a)
+        return ForwardPass(z, a)
 
     def feedforward(self, x):
         """The output a^L, in the network's layout."""
@@ -272,7 +306,7 @@ class Network:
 
     def scale(self, m):
         """r(m): the factor the reduction puts on the sum of the per-example losses."""
-        return {"sum": 1.0, "batch_mean": 1.0 / m, "mean": 1.0 / (m * self.layers[-1])}[self.reduction]
+        return self.reduction.factor(m, self.layers[-1])
 
     def penalty(self, weights=None):
         """The L2 term, l2 * sum_l ||W^l||^2 (weights only, never biases)."""
@@ -289,12 +323,13 @@ class Network:
     def __repr__(self):
         """The constructor call; small networks (up to 60 parameters) include their parameters,
         so that a printed counterexample can be rebuilt by copying it."""
-        text = (f"Network({list(self.layers)}, activations={[s.name for s in self.sigmas]!r}, "
-                f"loss={self.loss.name!r}, bias={self.bias}, layout={self.layout!r}")
-        if self.reduction != "sum":
-            text += f", reduction={self.reduction!r}"
-        if self.l2:
-            text += f", l2={self.l2!r}"
+        spec = self.spec()
+        text = (f"Network({spec['layers']}, activations={spec['activations']!r}, "
+                f"loss={spec['loss']!r}, bias={spec['bias']}, layout={spec['layout']!r}")
+        if spec["reduction"] != "sum":
+            text += f", reduction={spec['reduction']!r}"
+        if spec["l2"]:
+            text += f", l2={spec['l2']!r}"
         if self.theta.size <= 60:
             text += f", weights={[w.tolist() for w in self.weights]!r}"
             if self.bias:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .registry import lookup
 
-__all__ = ["BackwardPass", "Correct", "VARIANTS", "backward"]
+__all__ = ["BackwardPass", "Correct", "UpdateFirst", "VARIANTS", "backward"]
 
 
 class BackwardPass:
@@ -53,24 +53,22 @@ class BackwardPass:
         L = net.L
         nabla_w, nabla_b, deltas = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
 
+        m = net.batch_size(x)
         g = None
         if self.carries_output_error:
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = net.loss.gradient(f.a[L], y)          # dC/da^L, what code (2) carries
         delta = self.output_delta(net, f, y)              # BP1
         for l in range(L, 0, -1):
-            if l < L:
-                g = self.propagate(W[l + 1], delta, g)    # (W^{l+1})^T delta^{l+1}
+            if l < L:                                     # (W^{l+1})^T delta^{l+1}
+                g = self.propagate(W[l + 1], delta, g, nabla_w[l + 1])
                 delta = g * self.hidden_prime(net, f, l)  # BP2
             deltas[l] = delta
             d, a_prev = self.accumulated(delta, f.a[l - 1])
-            nabla_w[l] = d @ a_prev.T                     # BP4
-            nabla_b[l] = self.bias_gradient(d)            # BP3
-        m = net.batch_size(x)
-        nabla_w = [net.from_columns(self.regularize(net, self.reduce(net, nw, m), W[l]))
-                   for l, nw in enumerate(nabla_w[1:], start=1)]
-        nabla_b = ([net.from_columns(self.reduce(net, nb, m)) for nb in nabla_b[1:]] if net.bias
-                   else None)
+            nabla_w[l] = self.regularize(net, self.reduce(net, d @ a_prev.T, m), W[l])  # BP4
+            nabla_b[l] = self.reduce(net, self.bias_gradient(d), m)                     # BP3
+        nabla_w = [net.from_columns(nw) for nw in nabla_w[1:]]
+        nabla_b = [net.from_columns(nb) for nb in nabla_b[1:]] if net.bias else None
         return nabla_w, nabla_b, deltas[1:]
 
     # -- the steps, each one line of BP1-BP4 ----------------------------------------------------
@@ -78,8 +76,8 @@ class BackwardPass:
         # BP1: delta^L = dC/dz^L (a - y for cross-entropy with its matching output)
         return net.loss.delta(f.z[-1], f.a[-1], y, net.sigmas[-1])
 
-    def propagate(self, W_next, delta, g):
-        # BP2: (W^{l+1})^T delta^{l+1}
+    def propagate(self, W_next, delta, g, nabla_next):
+        # BP2: (W^{l+1})^T delta^{l+1}  (nabla_next: dC/dW^{l+1}, already computed)
         return W_next.T @ delta
 
     def hidden_prime(self, net, f, l):
@@ -125,7 +123,7 @@ class Code2(BackwardPass):
     seen = "the seeds' 4-layer MNIST net; a popular tutorial's `output_errors = W.T @ output_errors`"
     carries_output_error = True
 
-    def propagate(self, W_next, delta, g):
+    def propagate(self, W_next, delta, g, nabla_next):
         return W_next.T @ g
 
 
@@ -150,7 +148,7 @@ class MissingTranspose(BackwardPass):
     line = "delta = W[k] @ tmp"
     seen = "square hidden layers, where numpy raises no shape error"
 
-    def propagate(self, W_next, delta, g):
+    def propagate(self, W_next, delta, g, nabla_next):
         return W_next @ delta
 
 
@@ -239,10 +237,29 @@ class ExtraOutputPrime(BackwardPass):
         return super().output_delta(net, f, y) * net.sigmas[-1].prime(f.z[-1])
 
 
+class UpdateFirst(BackwardPass):
+    """Step code that updates W^{l+1} by eta times its gradient before computing delta^l from it.
+
+    Changes BP2's ``(W^{l+1})^T delta^{l+1}`` to ``(W^{l+1} - eta dC/dW^{l+1})^T delta^{l+1}``: the
+    delta of every layer below the output takes the weights after the step.  The gradient depends
+    on eta; the catalogue's entry takes eta = 1, and the diagnosis builds one with the step's own.
+    """
+
+    name = "update_first"
+    line = "W[k] -= eta * nabla_w[k]   # before delta = W[k].T @ delta"
+    seen = "python-course.eu's train(), and step code that updates inside its backward loop"
+
+    def __init__(self, eta=1.0):
+        self.eta = eta
+
+    def propagate(self, W_next, delta, g, nabla_next):
+        return (W_next - self.eta * nabla_next).T @ delta
+
+
 #: Registry: name -> backward pass.  ``correct`` first.
 VARIANTS = {v.name: v for v in (Correct(), Code2(), PrimeOfZ(), MissingTranspose(), BiasOneExample(),
                                 SignFlip(), FactorTwo(), Mean(), Overwrite(), WrongLayerPrime(),
-                                ExtraOutputPrime())}
+                                ExtraOutputPrime(), UpdateFirst())}
 
 
 def backward(net, x, y, variant="correct"):

@@ -33,10 +33,11 @@ import numpy as np
 
 from ..backprop.registry import suggest
 
-from .plugin import (FLOAT64, IMPL_KINDS, AnalyticGradient, Calls, PluginError, Target,
-                     detect_precision, name_of)
+from .analytic import IMPL_KINDS, AnalyticGradient
+from .diagnose import matching_reduction, name_constant
+from .plugin import FLOAT64, Calls, PluginError, Target, detect_precision, name_of
 
-__all__ = ["ImplSpec", "impl_gradient"]
+__all__ = ["ImplSpec", "impl_gradient", "combine_examples"]
 
 ROLES = {
     "x": {"x", "X", "inputs", "input", "input_vector", "inputs_list", "input_list", "x_batch",
@@ -77,6 +78,11 @@ class ImplSpec:
 
     CHOICES = {"kind": IMPL_KINDS, "call": ("batch", "example", "pairs"),
                "vectors": ("column", "row", "flat"), "labels": ("one_hot", "integers")}
+
+    def fields(self):
+        """The keys that are set, as plain values (for the child process's request)."""
+        return {f.name: (list(v) if isinstance(v, tuple) else v) for f in fields(self)
+                if (v := getattr(self, f.name)) is not None}
 
     @classmethod
     def from_table(cls, table):
@@ -711,11 +717,14 @@ def collect(p, net, x, y, lr, kind):
                           "learning rate (an argument, or an attribute named in [impl] lr = ...)?")
     loss = None if any(v is None for v in losses) else float(sum(losses))
     if p.call == "example" and x.shape[1] > 1:
-        total, rounding = _combine_examples(net, total, rounding, x.shape[1])
+        total = combine_examples(net, total, x.shape[1])
+        if rounding is not None:
+            ratio = net.scale(x.shape[1]) / net.scale(1)
+            rounding = {n: ratio * r for n, r in rounding.items()}
     return total, rounding, seen, loss
 
 
-def _combine_examples(net, total, rounding, m):
+def combine_examples(net, total, m):
     """One example per call: each call's gradient is that of the config's C for a batch of one,
     r(1) grad C_x + 2 l2 W.  The batch's C combines the examples as its reduction says:
     r(m) sum_x grad C_x + 2 l2 W, so the L2 term of the m calls counts once and the rest is
@@ -727,9 +736,7 @@ def _combine_examples(net, total, rounding, m):
     for name, g in total.items():
         penalty = 2 * net.l2 * weights[name] if net.l2 and name in weights else 0.0
         out[name] = ratio * (g - m * penalty) + penalty
-    if rounding is not None:
-        rounding = {n: ratio * r for n, r in rounding.items()}
-    return out, rounding
+    return out
 
 
 def _returns_gradient(p, net, x, y):
@@ -845,15 +852,13 @@ def loss_notes(net, x, y, loss):
     data = want - net.penalty()
     if abs(loss - data) <= 1e-8 * max(abs(data), 1e-300) and net.l2:
         return [f"the code's loss {loss:.6g} is the config's C without its L2 term"]
-    from .diagnose import REDUCTION_FACTORS, name_constant
     k = (loss - net.penalty()) / data if data else float("nan")
     named = name_constant(k, m, n) if np.isfinite(k) and k else None
     text = f"the code's loss {loss:.6g} differs from the config's C = {want:.6g}"
     if named:
         text += f" (its data term is {named} times the config's"
-        for name, r in REDUCTION_FACTORS.items():
-            if abs(k * REDUCTION_FACTORS[net.reduction](m, n) - r(m, n)) <= 1e-6 * r(m, n):
-                text += f": the code's reduction looks like \"{name}\""
-                break
+        r = matching_reduction(net, k, m)
+        if r is not None:
+            text += f": the code's reduction looks like \"{r}\""
         text += ")"
     return [text]

@@ -17,17 +17,20 @@ import sys
 
 import numpy as np
 
-from ..backprop import VARIANTS, BackwardPass, ConfigError
+from ..backprop import VARIANTS, ConfigError
 from ..backprop.config import build, read_config
-from ..backprop.registry import lookup
 
 from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
-from .check import MODES, gradcheck
-from .differentiate import SCHEMES
+from .adapt import ImplSpec
+from .check import MODES, check
+from .differentiate import SCHEMES, scheme
 from .formats import FORMATS
 from .outputs import check_writable, replace_link
-from .plugin import IMPL_KINDS, PluginError
+from .analytic import IMPL_KINDS
+from .plugin import PluginError
+from .problem import Problem
 from .sandbox import DEFAULT_TIMEOUT, Isolated, run_layer
+from .sources import Catalogue
 
 __all__ = ["main"]
 
@@ -172,37 +175,38 @@ def _plot_path(args):
     return path
 
 
+def _source(args, cfg, stderr):
+    """Where the gradient under test comes from: a catalogue variant, or the user's code run in
+    a child process; every option and the config's [impl] table validated here, once."""
+    if "impl" not in args:
+        for option in ("impl_kind", "timeout"):
+            if option in args:
+                raise UsageError(f"--{option.replace('_', '-')} needs --impl FILE.py:TARGET")
+        return Catalogue(getattr(args, "variant", "correct"), field="--variant")
+    if "variant" in args:
+        raise UsageError("--variant and --impl cannot be used together")
+    table = ImplSpec.from_table(cfg.fields.get("impl"))
+    return Isolated(args.impl, getattr(args, "impl_kind", None) or table.kind, table.fields(),
+                    getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+
+
 def run_check(args, stdout, stderr):
     plot = _plot_path(args)
+    mode = getattr(args, "mode", "full")
+    if plot is not None and mode != "full":
+        raise UsageError("--plot needs --mode full")
     cfg = read_config(args.config)
-    variant = getattr(args, "variant", "correct")
-    impl_spec = getattr(args, "impl", None)
-    impl_kind = getattr(args, "impl_kind", None)
-    method = getattr(args, "method", "complex_step")
-    if impl_spec is None:
-        lookup(VARIANTS, variant, "--variant", kind=BackwardPass)
-        if "impl_kind" in args:
-            raise UsageError("--impl-kind needs --impl FILE.py:TARGET")
-    elif "variant" in args:
-        raise UsageError("--variant and --impl cannot be used together")
+    source = _source(args, cfg, stderr)
+    method = scheme(getattr(args, "method", "complex_step"))
     net, x, y = build(cfg, size_check=lambda layers, m: refuse_if_too_big(layers, m))
     estimate = seconds(cfg.layers, cfg.m, method, smooth=all(a.smooth for a in net.sigmas))
     if estimate > SLOW_SECONDS:
         stderr.write(f"{PROG}: this check will take about {estimate / 60:.0f} minutes "
                      f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "
                      "takes seconds\n")
-    impl = (Isolated(impl_spec, getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
-            if impl_spec else None)
-    if impl is None and "timeout" in args:
-        raise UsageError("--timeout needs --impl FILE.py:TARGET")
-    spec = cfg.fields.get("impl")
-    report = gradcheck(net, x, y, variant=variant, impl=impl, impl_kind=impl_kind,
-                       impl_spec=spec if impl else None, method=method,
-                       mode=getattr(args, "mode", "full"), seed=getattr(args, "seed", 0),
-                       progress=_progress(stderr))
+    report = check(Problem.checked(net, x, y), source, method, mode, getattr(args, "seed", 0),
+                   progress=_progress(stderr))
     if plot is not None:
-        if getattr(args, "mode", "full") != "full":
-            raise UsageError("--plot needs --mode full")
         report.plot(replace_link(plot))
     stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
     return 0 if report.passed else 1

@@ -20,6 +20,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..backprop import REDUCTIONS
+
 __all__ = ["Finding", "Evidence", "diagnose", "ARRAY_RULES"]
 
 
@@ -303,23 +305,24 @@ ARRAY_RULES = (rule_zero, rule_factor, rule_l2, rule_transposed, rule_one_exampl
 
 
 # -- whole-check rules -------------------------------------------------------------------------
-REDUCTION_FACTORS = {"sum": lambda m, n: 1.0, "batch_mean": lambda m, n: 1.0 / m,
-                     "mean": lambda m, n: 1.0 / (m * n)}
+def matching_reduction(net, k, m):
+    """The reduction whose factor r(m) is k times the config's, or None: code whose arrays are
+    all k times the truth has that cost convention."""
+    n = net.layers[-1]
+    want = k * net.reduction.factor(m, n)
+    return next((r for r in REDUCTIONS.values()
+                 if abs(want - r.factor(m, n)) <= 1e-6 * r.factor(m, n)), None)
 
 
 def cost_convention(ev, k):
     """The config's reduction that would make the code right, when every array is k times off."""
     if ev.net is None or not ev.m:
         return ""
-    m, n = ev.m, ev.net.layers[-1]
-    want = k * REDUCTION_FACTORS[ev.net.reduction](m, n)
-    for name, r in REDUCTION_FACTORS.items():
-        if name != ev.net.reduction and abs(want - r(m, n)) <= 1e-6 * abs(r(m, n)):
-            sense = {"sum": "sums C_x over the batch", "batch_mean": "averages over the batch "
-                     "(C = 1/m sum C_x)", "mean": "averages over the batch and the outputs"}[name]
-            return (f" The code's cost {sense}, so it is right for reduction = \"{name}\": set "
-                    f"that in the config (now \"{ev.net.reduction}\") to check it as written.")
-    return ""
+    r = matching_reduction(ev.net, k, ev.m)
+    if r is None or r == ev.net.reduction:
+        return ""
+    return (f" The code's cost {r.words}, so it is right for reduction = \"{r}\": set that in "
+            f"the config (now \"{ev.net.reduction}\") to check it as written.")
 
 
 def whole_factor(ev, per_array):

@@ -37,13 +37,11 @@ import numpy as np
 
 from ..backprop import Parameter
 
-from .compare import compare_arrays
-from .diagnose import Evidence, diagnose
 from .differentiate import COMPLEX_STEP, EPS, scheme
 from .heap import keep_freed_memory
 from .plugin import FLOAT64, Target, detect_precision
-from .report import Report
 from .rounding import gamma
+from .verdict import verdict
 
 __all__ = ["check_function", "check_layer"]
 
@@ -184,27 +182,22 @@ def _tolerance(params, analytic, numeric, bounds, K, precision):
 
 
 def _report(target_name, params, analytic, numeric, bounds, skipped, evaluations, method, K,
-            notes, m=None, per_example=None, inputs=None):
+            m=None, per_example=None, inputs=None):
     precision = detect_precision(analytic.values())
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
     tol = _tolerance(params, analytic, numeric, bounds, K, precision)
-    checks = compare_arrays(params, analytic, numeric, tol, skipped)
-    notes = list(notes)
-    skipped_count = sum(p.skipped for p in checks)
+    notes = []
+    skipped_count = sum(int(s.sum()) for s in skipped.values())
     if skipped_count and method != "complex_step":
         notes.append(f"{skipped_count} entries not compared: a kink (max, abs, a comparison) lies "
                      "within their finite-difference steps, where the gradient is not defined")
     if precision is not FLOAT64:
         notes.append(f"the gradient came back in {precision} and was judged at its rounding")
-    text, findings = diagnose(Evidence(params, analytic, numeric, tol, skipped, m=m,
-                                       per_example=per_example, inputs=inputs))
-    return Report(passed=all(p.passed for p in checks),
-                  max_relative_error=max((p.max_relative_error for p in checks), default=0.0),
-                  parameters=checks, target=target_name,
-                  method=method, mode="full", evaluations=evaluations,
-                  network=", ".join(f"{p.name} {p.shape}" for p in params),
-                  diagnosis=text, notes=tuple(notes), precision=precision.name, findings=findings,
-                  arrays={p.name: (analytic[p.name], numeric[p.name], tol[p.name]) for p in params})
+    return verdict(params, analytic, numeric, tol, skipped, notes=notes,
+                   evidence=dict(m=m, per_example=per_example, inputs=inputs),
+                   target=target_name, method=method, mode="full", evaluations=evaluations,
+                   network=", ".join(f"{p.name} {p.shape}" for p in params),
+                   precision=precision.name)
 
 
 def _named(params, what="params"):
@@ -320,7 +313,7 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
             if not isinstance(params, np.ndarray):
                 params[k] = live[n]
     return _report(getattr(f, "__name__", "f"), records, analytic, numeric, bounds, skipped,
-                   evaluations, used, target.terms, [])
+                   evaluations, used, target.terms)
 
 
 def _first(out):
@@ -401,7 +394,7 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
 
     return _report(f"{getattr(forward, '__name__', 'forward')} / "
                    f"{getattr(backward, '__name__', 'backward')}", records, analytic, numeric,
-                   bounds, skipped, evaluations, used, K, [], m=m,
+                   bounds, skipped, evaluations, used, K, m=m,
                    per_example=per_example if m and m > 1 else None, inputs=arrays)
 
 

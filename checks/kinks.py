@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rounding import FLOAT64, forward_errors
+from .rounding import FLOAT64
 
 __all__ = ["Kinks", "find_kinks"]
 
@@ -33,8 +33,9 @@ class Kinks:
     def every(self):
         return bool(self.examples.all())
 
-    def undefined(self, net, f):
+    def undefined(self, problem):
         """{name: bool mask} of the entries whose gradient passes through a unit at a kink."""
+        net, f = problem.net, problem.forward
         W, _ = net.columns()
         dep = [None] * (net.L + 1)
         dep[net.L] = self.at_kink[net.L]
@@ -49,16 +50,15 @@ class Kinks:
         return out
 
 
-def find_kinks(net, f, precision=FLOAT64, inputs_rounded=False):
+def find_kinks(problem, precision=FLOAT64, inputs_rounded=False):
     """The units of every kinked layer whose |z| is within the error bound of z, for a forward
     pass computed in ``precision`` in any order (``checks.rounding``), and within that of ours."""
-    m = f.a[0].shape[1]
+    net, f, m = problem.net, problem.forward, problem.m
     if not any(sigma.kinked for sigma in net.sigmas):
         return Kinks([None] + [np.zeros(z.shape, dtype=bool) for z in f.z[1:]],
                      np.zeros(m, dtype=bool))
-    E_z, _ = forward_errors(net, f, precision.eps, precision.eps if inputs_rounded else 0.0,
-                            precision.tiny)
-    ours, _ = forward_errors(net, f, FLOAT64.eps, 0.0, FLOAT64.tiny)
+    E_z, _ = problem.forward_errors(precision, inputs_rounded)
+    ours, _ = problem.forward_errors(FLOAT64)
     at_kink = [None]
     for l in range(1, net.L + 1):
         kink = np.zeros(f.z[l].shape, dtype=bool)

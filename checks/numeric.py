@@ -32,16 +32,14 @@ Chunks are sized in bytes to stay in cache.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
-from .heap import keep_freed_memory
-from .rounding import FLOAT64, abs_weights, delta_bounds, forward_errors, gradient_error
 
-__all__ = ["Base", "base_point", "NumericGradient", "Directional", "Workspace", "numeric_gradient",
-           "directional", "CHUNK_BYTES"]
+__all__ = ["NumericGradient", "Directional", "Workspace", "numeric_gradient", "directional",
+           "CHUNK_BYTES"]
 
 #: the working set of one chunk of perturbations: about the size of a core's L2 cache
 CHUNK_BYTES = 2 << 20
@@ -66,19 +64,6 @@ class Workspace:
         if flat is None or flat.size < size:
             flat = self._flat[role] = np.empty(size)
         return flat[:size].reshape(shape)
-
-
-@dataclass(frozen=True)
-class Base:
-    """What every scheme starts from: the forward pass (columns), the targets, the batch size,
-    D^L = dC_x/dz^L by the complex step, and the bounds B^l >= |delta^l|."""
-
-    f: object
-    y: np.ndarray
-    m: int
-    D_L: np.ndarray
-    B: list
-    absW: list                # |W^l|, columns layout, index 0 None
 
 
 def output_derivatives(net, f, y):
@@ -107,16 +92,6 @@ def output_derivatives_per_unit(net, f, y):
     return D
 
 
-def base_point(net, x, y, forward=None):
-    """The ``Base`` of a check on the batch (x, y); ``forward``: ``net.forward(x)`` if known."""
-    keep_freed_memory()
-    f = net.forward(x) if forward is None else forward
-    y = net.to_columns(np.asarray(y, dtype=float))
-    D_L = output_derivatives(net, f, y)
-    absW = abs_weights(net)
-    return Base(f, y, f.a[0].shape[1], D_L, delta_bounds(net, f, D_L, absW), absW)
-
-
 def slopes(net, f):
     """s^l = Im sigma(z^l + i h) / h for the hidden layers l = 1 ... L-1 (index 0 and L unused).
     Layers with the same elementwise activation take their complex step in one call."""
@@ -133,14 +108,15 @@ def slopes(net, f):
     return s
 
 
-def unit_derivatives(net, base, l, s=None, work=None):
-    """D^l: dC_x / dz^l_ix for every unit i of layer l and example x (see the module docstring)."""
+def unit_derivatives(problem, l):
+    """D^l: dC_x / dz^l_ix for every unit i of layer l and example x (see the module docstring);
+    ``Problem.unit_derivative`` keeps them."""
+    net = problem.net
     if l == net.L:
-        return base.D_L
+        return problem.D_L
     W, _ = net.columns()
-    s = slopes(net, base.f) if s is None else s
-    work = Workspace() if work is None else work
-    n, m = base.f.z[l].shape
+    s, work = problem.slopes, problem.workspace
+    n, m = problem.forward.z[l].shape
     D = np.empty((n, m))
     size = _chunk(n, 8 * 2 * max(net.layers[l + 1:]) * m)
     for start in range(0, n, size):
@@ -160,7 +136,7 @@ def unit_derivatives(net, base, l, s=None, work=None):
             np.matmul(W[k], X.reshape(net.layers[k - 1], m * P), out=T.reshape(net.layers[k], m * P))
         if T.shape[1] != m:  # a net with no layer above l + 1: the column, for every example
             T = np.broadcast_to(T, (net.layers[l + 1], m, P))
-        D[units] = np.einsum("jx,jxp->px", base.D_L, T) * s[l][units]
+        D[units] = np.einsum("jx,jxp->px", problem.D_L, T) * s[l][units]
     return D
 
 
@@ -180,15 +156,13 @@ class NumericGradient:
     skipped: dict             # name -> bool mask of entries not compared (a kink crossed)
     evaluations: int          # evaluations of the layers above a perturbed unit or entry
     method: str
-    unit_derivatives: list = field(default=None, repr=False)  # D^l = dC_x/dz^l_x, l = 1 ... L
 
 
-def complex_step_floor(net, f, m, absW=None):
+def complex_step_floor(net, f, m, absW):
     """The complex step's own error, beyond rounding: its h^2 truncation, and the underflow of
     Im below the smallest normal number (tiny / h in every D^L and slope).  Both reach an entry
     through |W| products of ones, which are the same for every example: K^L = 1,
     K^l = |W^{l+1}|^T K^{l+1} + 1 as vectors, and the entry's scale is K^l sum_x |a^{l-1}_x|."""
-    absW = abs_weights(net) if absW is None else absW
     per_unit = net.scale(m) * (16 * COMPLEX_STEP ** 2 + (net.L + 4) * TINY / COMPLEX_STEP)
     out = {}
     K = np.ones(net.layers[-1])
@@ -201,25 +175,20 @@ def complex_step_floor(net, f, m, absW=None):
     return out
 
 
-def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None, structural=None):
-    """The numerical gradient of C(theta) over the batch (x, y) with its error bounds.
-
-    ``structural``: the float64 rounding bound of the chain (``checks.rounding``), if known."""
+def numeric_gradient(problem, method="complex_step", progress=None):
+    """The numerical gradient of C(theta) on a ``Problem`` with its error bounds: the float64
+    rounding of the chain (``checks.rounding``) plus the scheme's own.  ``progress(done, total)``
+    is called as the work proceeds."""
     s = scheme(method)
-    base = base_point(net, x, y) if base is None else base
-    if structural is None:
-        structural = gradient_error(net, base.f, base.y, base.D_L, FLOAT64, B=base.B,
-                                    absW=base.absW)
+    net = problem.net
     if not s.complex:
-        return _finite_differences(net, base, s, structural, progress)
-    f, m = base.f, base.m
+        return _finite_differences(problem, s, progress)
+    f, m = problem.forward, problem.m
     W, _ = net.columns()
-    slope = slopes(net, f)
     D = [None] * (net.L + 1)
     total, done = sum(net.layers[1:]), 0
-    work = Workspace()
     for l in range(net.L, 0, -1):
-        D[l] = unit_derivatives(net, base, l, slope, work)
+        D[l] = problem.unit_derivative(l)
         done += net.layers[l]
         if progress:
             progress(done, total)
@@ -232,35 +201,27 @@ def numeric_gradient(net, x, y, method="complex_step", progress=None, base=None,
         grad[f"W{l}"] = net.from_columns(gw)
         if net.bias:
             grad[f"b{l}"] = net.from_columns(r * D[l].sum(axis=1, keepdims=True))
-    floor = complex_step_floor(net, f, m, base.absW)
+    structural, floor = problem.rounding(), problem.complex_step_floor
     bound = {name: structural[name] + floor[name] for name in grad}
     skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
-    return NumericGradient(grad, bound, skipped, total, s.name, D)
+    return NumericGradient(grad, bound, skipped, total, s.name)
 
 
-def cost_rounding(net, base, values_size, through=None):
-    """A bound on the rounding of a computed C: its forward pass's error reaching C through D^L,
-    the loss's own rounding (n_L + 4 units of the largest value) and the reduction's sum.
-    ``through``: the first term, ``forward_rounding(net, base)``, if known."""
-    through = forward_rounding(net, base) if through is None else through
-    own = (net.layers[-1] + base.m + 4) * EPS * values_size
-    return 2 * (through + own)
+def cost_rounding(problem, values_size):
+    """A bound on the rounding of a computed C: its forward pass's error reaching C through D^L
+    (``Problem.forward_rounding``), the loss's own rounding (n_L + 4 units of the largest value)
+    and the reduction's sum."""
+    own = (problem.net.layers[-1] + problem.m + 4) * EPS * values_size
+    return 2 * (problem.forward_rounding + own)
 
 
-def forward_rounding(net, base):
-    """The rounding of a computed C's forward pass, reaching C through D^L."""
-    E_z, _ = forward_errors(net, base.f, EPS, 0.0, absW=base.absW)
-    return net.scale(base.m) * float(np.sum(np.abs(base.D_L) * E_z[-1]))
-
-
-def _shifted_costs(net, base, l, units, dz, y_wide=None, per_example=False):
+def _shifted_costs(problem, l, units, dz, per_example=False):
     """C (P,) with z^l[units[p], :] shifted by the real dz[p], and whether each shift carried a
     unit that is not smooth at 0 across it (P,).  Layers below l are reused from the base; each
     layer above is one matrix product for the whole chunk, on C-contiguous arrays (n_k, P m)
-    whose columns are the chunk's entries, each with every example.  ``y_wide``: the targets
-    tiled to at least P m columns, if the caller has them.  ``per_example``: C's terms r C_x
-    (P, m) instead of their sum."""
-    f = base.f
+    whose columns are the chunk's entries, each with every example.  ``per_example``: C's terms
+    r C_x (P, m) instead of their sum."""
+    net, f = problem.net, problem.forward
     W, b = net.columns()
     L, P = net.L, len(units)
     m = dz.shape[-1]
@@ -290,12 +251,12 @@ def _shifted_costs(net, base, l, units, dz, y_wide=None, per_example=False):
         Z = W[k] @ A
         if net.bias:
             Z += b[k]
-    y = np.tile(base.y, (1, P)) if y_wide is None else y_wide[:, :P * m]
+    y = problem.targets_tiled(P)[:, :P * m]
     C = net.loss.per_example(Z, A, y, net.sigmas[-1]).reshape(P, m)
-    return net.scale(base.m) * (C if per_example else C.sum(axis=-1)), crossed
+    return net.scale(problem.m) * (C if per_example else C.sum(axis=-1)), crossed
 
 
-def third_derivatives(net, base, l, through):
+def third_derivatives(problem, l):
     """G^l >= |d^3 (r C_x) / d(z^l_ix)^3| for every unit i of layer l and example x.
 
     A parameter theta of layer l moves z^l_ix by t a_x (a = a^{l-1}_j for W^l_ij, 1 for b^l_i),
@@ -305,29 +266,27 @@ def third_derivatives(net, base, l, through):
     (eta = eps^(1/5) max(1, |z|), a power of two), whose rounding, 3 e / eta^3 for values
     rounded by at most e, is added; its truncation, eta^2 g^(5) / 4, is what the doubling of
     the scheme's truncation term covers, as the difference at 2h did."""
-    f, m = base.f, base.m
+    net, f, m = problem.net, problem.forward, problem.m
     n = net.layers[l]
     eta = 2.0 ** np.round(np.log2(EPS ** 0.2 * np.maximum(1.0, np.abs(f.z[l]))))
     G = np.empty((n, m))
     size = _chunk(n, 8 * 2 * max(net.layers[l:]) * m)
-    y_wide = np.tile(base.y, (1, size))
     for start in range(0, n, size):
         units = np.arange(start, min(n, start + size))
-        g = {c: _shifted_costs(net, base, l, units, c * eta[units], y_wide, per_example=True)[0]
+        g = {c: _shifted_costs(problem, l, units, c * eta[units], per_example=True)[0]
              for c in (2, 1, -1, -2)}
         third = (g[2] - 2 * g[1] + 2 * g[-1] - g[-2]) / (2 * eta[units] ** 3)
-        e = cost_rounding(net, base, np.max([np.abs(v) for v in g.values()], axis=0), through)
+        e = cost_rounding(problem, np.max([np.abs(v) for v in g.values()], axis=0))
         G[units] = np.abs(third) + 3 * e / eta[units] ** 3
     return G
 
 
-def _finite_differences(net, base, s, structural, progress):
-    f, m = base.f, base.m
+def _finite_differences(problem, s, progress):
+    net, f, m = problem.net, problem.forward, problem.m
     W, b = net.columns()
-    C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
+    C0, structural = problem.cost, problem.rounding()
     grad, bound, skipped = {}, {}, {}
     evaluations = done = 0
-    through = forward_rounding(net, base)
     # A smooth network bounds each entry's |f'''| from one third derivative per unit (see
     # ``third_derivatives``), so a scheme that has the form needs no second step per entry.
     # Kinked or piecewise activations keep the second step: it also detects kinks crossed.
@@ -338,7 +297,7 @@ def _finite_differences(net, base, s, structural, progress):
     for p in net.params:
         l = p.layer
         if by_structure and l not in G:
-            G[l] = third_derivatives(net, base, l, through)
+            G[l] = third_derivatives(problem, l)
             evaluations += 4 * net.layers[l]
         value = W[l] if p.kind == "weight" else b[l]
         units, sources = np.divmod(np.arange(value.size), value.shape[1])
@@ -346,7 +305,6 @@ def _finite_differences(net, base, s, structural, progress):
         est, err = np.empty(value.size), np.empty(value.size)
         skip = np.zeros(value.size, dtype=bool)
         size = _chunk(value.size, 8 * 2 * max(net.layers[l:]) * m)
-        y_wide = np.tile(base.y, (1, size))
         for start in range(0, value.size, size):
             sl = slice(start, min(value.size, start + size))
             moved = f.a[l - 1][sources[sl]] if p.kind == "weight" else np.ones((sl.stop - start, m))
@@ -355,8 +313,7 @@ def _finite_differences(net, base, s, structural, progress):
                 if c == 0:
                     values.append(np.full(sl.stop - start, C0))
                     continue
-                C, crossed = _shifted_costs(net, base, l, units[sl], c * h[sl, None] * moved,
-                                            y_wide)
+                C, crossed = _shifted_costs(problem, l, units[sl], c * h[sl, None] * moved)
                 if net.l2 and p.kind == "weight":
                     w = value.ravel()[sl]
                     C = C + net.l2 * ((w + c * h[sl]) ** 2 - w ** 2)  # the L2 term's change
@@ -364,7 +321,7 @@ def _finite_differences(net, base, s, structural, progress):
                 skip[sl] |= crossed
             # rounding is that of the values differenced, not only of C(theta): at a minimum of C,
             # C(theta +- h) can be far larger than C(theta)
-            rounding = cost_rounding(net, base, np.max(np.abs(values), axis=0), through)
+            rounding = cost_rounding(problem, np.max(np.abs(values), axis=0))
             if by_structure:
                 third = (G[l][units[sl]] * np.abs(moved) ** 3).sum(axis=1)
                 est[sl], err[sl] = s.combine_structural(values, h[sl], rounding, third)
@@ -391,21 +348,19 @@ class Directional:
     method: str
 
 
-def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=None, bounds=None):
+def directional(problem, bounds, method="complex_step", seed=0, exclude=None):
     """The directional derivative of C along one random unit direction per parameter array.
 
-    ``exclude``: {name: bool mask} of entries the directions must not move (gradients undefined
-    there, at a kink).  ``bounds``: {name: per-entry bound} of the rounding to weigh by |V|.
+    ``bounds``: {name: per-entry bound} of the rounding to weigh by |V|.  ``exclude``: {name:
+    bool mask} of entries the directions must not move (gradients undefined there, at a kink),
+    or None.
     """
     s = scheme(method)
     rng = np.random.default_rng(seed)
-    base = base_point(net, x, y) if base is None else base
-    f, m = base.f, base.m
-    if bounds is None:
-        bounds = gradient_error(net, f, base.y, base.D_L, FLOAT64, B=base.B, absW=base.absW)
-    floor = complex_step_floor(net, f, m, base.absW) if s.complex else {}
+    net, f, m = problem.net, problem.forward, problem.m
+    floor = problem.complex_step_floor if s.complex else {}
     W, b = net.columns()
-    slope = slopes(net, f) if s.complex else None
+    slope = problem.slopes if s.complex else None
     directions, estimate, bound = {}, {}, {}
     evaluations = 0
     for p in net.params:
@@ -418,14 +373,14 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
         Vc = net.from_columns(V)  # the columns view of a layout array is its from_columns
         theta = W[l] if p.kind == "weight" else b[l]
         h = COMPLEX_STEP if s.complex else float(s.step(np.max(np.abs(theta))))
-        C0 = net.scale(m) * float(net.loss.per_example(f.z[-1], f.a[-1], base.y, net.sigmas[-1]).sum())
+        C0 = problem.cost
         dz = Vc @ f.a[l - 1] if p.kind == "weight" else np.broadcast_to(Vc, f.z[l].shape)
         if s.complex:
             # the complex step's imaginary part, carried as a real tangent (see unit_derivatives)
             T = dz
             for k in range(l + 1, net.L + 1):
                 T = W[k] @ (slope[k - 1] * T)
-            value = net.scale(m) * float(np.sum(base.D_L * T))
+            value = net.scale(m) * float(np.sum(problem.D_L * T))
             if net.l2 and p.kind == "weight":
                 value += float(np.sum(penalty_gradient(net, theta) * Vc))
             evaluations += 1
@@ -441,12 +396,12 @@ def directional(net, x, y, method="complex_step", seed=0, exclude=None, base=Non
                 for k in range(l + 1, net.L + 1):
                     Z = W[k] @ A + b[k]
                     A = net.sigmas[k - 1](Z)
-                C = net.scale(m) * net.loss.per_example(Z, A, base.y, net.sigmas[-1]).sum()
+                C = net.scale(m) * net.loss.per_example(Z, A, problem.y_cols, net.sigmas[-1]).sum()
                 if net.l2 and p.kind == "weight":
                     C = C + net.l2 * (((theta + c * h * Vc) ** 2).sum() - (theta ** 2).sum())
                 values.append(C)
                 evaluations += 1
-            rounding = cost_rounding(net, base, float(np.max(np.abs(values))))
+            rounding = cost_rounding(problem, float(np.max(np.abs(values))))
             est, err = s.combine(values, h, rounding)
         directions[p.name] = V
         estimate[p.name] = float(est)

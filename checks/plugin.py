@@ -22,17 +22,14 @@ import importlib.util
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .rounding import FLOAT64, PRECISIONS, Precision
 
-__all__ = ["PluginError", "load_plugin", "IMPL_KINDS", "AnalyticGradient",
-           "detect_precision", "Calls", "Target"]
+__all__ = ["PluginError", "load_plugin", "detect_precision", "Calls", "Target"]
 
-IMPL_KINDS = ("gradient", "step")
 #: names that exist only in Python 2: a NameError on one of them says what the code is
 PYTHON2_NAMES = {"xrange", "unicode", "basestring", "raw_input", "long", "unichr", "reduce"}
 _OURS = str(Path(__file__).resolve().parent)
@@ -40,21 +37,6 @@ _OURS = str(Path(__file__).resolve().parent)
 
 class PluginError(ValueError):
     """A user's plug-in that cannot be used; the message names the problem."""
-
-
-@dataclass(frozen=True)
-class AnalyticGradient:
-    """The gradient under test: arrays by name (float64, layout shapes), what produced it, the
-    precision it was computed in, and any extra tolerance (the rounding of a step's recovery)."""
-
-    gradient: dict
-    target: str
-    precision: Precision = FLOAT64
-    inputs_rounded: bool = False
-    extra: dict = field(default_factory=dict)
-    notes: tuple = ()
-    #: for a step: its learning rate and whether the code took one example per call
-    step: dict = None
 
 
 def detect_precision(arrays):

@@ -115,10 +115,10 @@ def abs_weights(net):
     return [None] + [np.abs(w) for w in W[1:]]
 
 
-def forward_errors(net, f, u, rho, eta=0.0, absW=None):
-    """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L."""
+def forward_errors(net, f, u, rho, eta, absW):
+    """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L, for
+    rounding unit u, inputs rounded by rho, underflow eta; absW = ``abs_weights(net)``."""
     _, b = net.columns()
-    absW = abs_weights(net) if absW is None else absW
     E_a = [rho * np.abs(f.a[0]) + eta if rho else None]
     E_z = [None]
     for l in range(1, net.L + 1):
@@ -158,9 +158,8 @@ def output_curvature(net, f, y, e):
     return total
 
 
-def delta_bounds(net, f, D_L, absW=None):
+def delta_bounds(net, f, D_L, absW):
     """B^l >= |delta^l| for l = 1 ... L, from B^L = |D^L| through |W|^T and |sigma'|."""
-    absW = abs_weights(net) if absW is None else absW
     B = [None] * (net.L + 1)
     B[net.L] = np.abs(D_L)
     for l in range(net.L - 1, 0, -1):
@@ -168,22 +167,21 @@ def delta_bounds(net, f, D_L, absW=None):
     return B
 
 
-def gradient_error(net, f, y, D_L, precision=FLOAT64, *, inputs_rounded=False, B=None,
-                   absW=None):
+def gradient_error(problem, precision=FLOAT64, *, inputs_rounded=False):
     """{name: bound} on |computed - exact| for every gradient entry (layout shapes), for a correct
-    backward pass computed in ``precision`` (see the module docstring).
+    backward pass computed in ``precision`` (see the module docstring), on a ``Problem``.
 
     ``inputs_rounded``: the code received (or converted) its parameters and batch in
-    ``precision``, so rho = u.  ``B``, ``absW``: the delta bounds and |W|, if the caller has them.
+    ``precision``, so rho = u.
     """
+    net, f, y, D_L = problem.net, problem.forward, problem.y_cols, problem.D_L
     u, eta = precision.eps, precision.tiny
     rho = u if inputs_rounded else 0.0
     W, _ = net.columns()
-    absW = abs_weights(net) if absW is None else absW
-    L, m = net.L, f.a[0].shape[1]
+    absW, B = problem.absW, problem.B
+    L, m = net.L, problem.m
     c = C_ELEMENTARY
-    B = delta_bounds(net, f, D_L, absW) if B is None else B
-    E_z, E_a = forward_errors(net, f, u, rho, eta, absW)
+    E_z, E_a = problem.forward_errors(precision, inputs_rounded)
     t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, net.sigmas[-1])
     E_d = [None] * (L + 1)
     E_d[L] = output_curvature(net, f, y, E_z[L]) + c * (u * t_L + eta) + rho * np.abs(D_L)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .plugin import FLOAT64, PRECISIONS, AnalyticGradient, PluginError
+from .analytic import AnalyticGradient
+from .plugin import FLOAT64, PRECISIONS, PluginError
 
 __all__ = ["Isolated", "DEFAULT_TIMEOUT"]
 
@@ -34,16 +35,10 @@ __all__ = ["Isolated", "DEFAULT_TIMEOUT"]
 DEFAULT_TIMEOUT = 120.0
 
 
-def _network_fields(net):
-    return {"layers": list(net.layers), "activations": [s.name for s in net.sigmas],
-            "loss": net.loss.name, "bias": net.bias, "layout": net.layout,
-            "reduction": net.reduction, "l2": net.l2}
-
-
 class Isolated:
     """The user's code ``FILE.py:TARGET``, called in a child process (see the module docstring)."""
 
-    def __init__(self, spec, timeout=DEFAULT_TIMEOUT, output=None):
+    def __init__(self, spec, kind=None, table=None, timeout=DEFAULT_TIMEOUT, output=None):
         if not isinstance(spec, str) or ":" not in spec:
             raise PluginError(f"--impl must be FILE.py:TARGET; got {spec!r}")
         file = spec.partition(".py:")[0] + ".py" if ".py:" in spec else spec.partition(":")[0]
@@ -55,21 +50,18 @@ class Isolated:
         self.shown = spec
         self.timeout = float(timeout)
         self.output = output if output is not None else sys.stderr
-        self.__gradcheck_name__ = spec
+        self.kind, self.table = kind, table
+        self.name = spec
 
-    def __call__(self, *args, **kwargs):  # gradcheck calls ``gradient``; this only marks it callable
-        raise TypeError("an Isolated plug-in is called through gradcheck")
-
-    def gradient(self, net, x, y, kind, spec):
+    def gradient(self, problem):
+        net = problem.net
         with tempfile.TemporaryDirectory(prefix="gradcheck-") as folder:
             folder = Path(folder)
-            np.savez(folder / "request.npz", theta=net.theta, x=np.asarray(x, dtype=float),
-                     y=np.asarray(y, dtype=float))
-            table = None if spec is None else {k: (list(v) if isinstance(v, tuple) else v)
-                                               for k, v in vars(spec).items() if v is not None}
+            np.savez(folder / "request.npz", theta=net.theta, x=np.asarray(problem.x, dtype=float),
+                     y=np.asarray(problem.y, dtype=float))
             (folder / "request.json").write_text(json.dumps({
-                "network": _network_fields(net), "impl": self.spec, "shown": self.shown,
-                "kind": kind, "table": table}))
+                "network": net.spec(), "impl": self.spec, "shown": self.shown,
+                "kind": self.kind, "table": self.table}))
             self._run(folder)
             return self._read(folder, net)
 
@@ -133,7 +125,7 @@ def run_layer(spec, shapes, args, *, seed, method, sample, fmt, timeout, output,
     if ":" not in spec or not Path(file).is_file():
         raise PluginError(f"--layer must be FILE.py:FORWARD[,BACKWARD] with FILE existing; got "
                           f"{spec!r}")
-    runner = Isolated(file + ":_", timeout, output)
+    runner = Isolated(file + ":_", timeout=timeout, output=output)
     runner.shown = spec
     with tempfile.TemporaryDirectory(prefix="gradcheck-") as folder:
         folder = Path(folder)

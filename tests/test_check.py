@@ -17,6 +17,7 @@ DIAGNOSES = {
     "overwrite": ["Every array is the last example's gradient alone", "`overwrite`"],
     "wrong_layer_prime": ["`wrong_layer_prime`"],
     "extra_output_prime": ["BP1", "`extra_output_prime`"],
+    "update_first": ["`update_first`"],
 }
 
 

@@ -4,8 +4,9 @@ import pytest
 from gradcheck.backprop import LOSSES, Network, backward, load_config
 from tests import helpers
 from gradcheck.checks.differentiate import SCHEMES as METHODS
-from gradcheck.checks.numeric import (base_point, directional, forward_rounding, numeric_gradient,
-                            output_derivatives, output_derivatives_per_unit, third_derivatives)
+from gradcheck.checks.numeric import (directional, numeric_gradient, output_derivatives,
+                                      output_derivatives_per_unit, third_derivatives)
+from gradcheck.checks.problem import Problem
 
 
 def problem(layout="columns", seed=0):
@@ -42,7 +43,7 @@ def flat(net, grads):
 @pytest.mark.parametrize("layout", ["columns", "rows"])
 def test_the_layered_complex_step_equals_the_entrywise_complex_step(layout):
     net, x, y = problem(layout)
-    fast = flat(net, numeric_gradient(net, x, y).gradient)
+    fast = flat(net, numeric_gradient(Problem(net, x, y)).gradient)
     np.testing.assert_allclose(fast, entrywise_complex_step(net, x, y), rtol=1e-13, atol=1e-16)
 
 
@@ -51,7 +52,7 @@ def test_every_method_agrees_with_the_analytic_gradient_within_its_bound(method)
     net, x, y = problem()
     nabla_w, nabla_b = backward(net, x, y)
     analytic = np.concatenate([g.ravel() for pair in zip(nabla_w, nabla_b) for g in pair])
-    ng = numeric_gradient(net, x, y, method)
+    ng = numeric_gradient(Problem(net, x, y), method)
     bound = flat(net, ng.error_bound)
     assert np.all(np.abs(flat(net, ng.gradient) - analytic) <= bound + 1e-300)
 
@@ -60,7 +61,7 @@ def test_the_complex_step_is_within_1e_13_normwise_of_the_exact_gradient():
     # the exact gradient of a smooth net: the entrywise complex step in extended care
     net, x, y = problem()
     exact = entrywise_complex_step(net, x, y)
-    got = flat(net, numeric_gradient(net, x, y).gradient)
+    got = flat(net, numeric_gradient(Problem(net, x, y)).gradient)
     assert np.linalg.norm(got - exact) <= 1e-13 * np.linalg.norm(exact)
 
 
@@ -70,24 +71,26 @@ def test_the_numeric_side_never_calls_a_backward_pass(monkeypatch):
                         lambda *a: (_ for _ in ()).throw(AssertionError("backward pass called")))
     net, x, y = problem()
     for method in METHODS:
-        numeric_gradient(net, x, y, method)
-    directional(net, x, y)
+        numeric_gradient(Problem(net, x, y), method)
+    p = Problem(net, x, y)
+    directional(p, p.rounding())
 
 
 def test_finite_differences_skip_entries_whose_steps_cross_a_relu_kink():
     net = Network([1, 1, 1], ["relu", "identity"], "squared_error", bias=False,
                   weights=[np.array([[1e-9]]), np.array([[2.0]])])
     x = np.array([[1.0]])  # z^1 = 1e-9: a central step of 6e-6 in W1 crosses the kink
-    ng = numeric_gradient(net, x, np.array([[1.0]]), "central")
+    ng = numeric_gradient(Problem(net, x, np.array([[1.0]])), "central")
     assert ng.skipped["W1"].all() and not ng.skipped["W2"].any()
-    assert numeric_gradient(net, x, np.array([[1.0]])).skipped["W1"].sum() == 0
+    assert numeric_gradient(Problem(net, x, np.array([[1.0]]))).skipped["W1"].sum() == 0
 
 
 def test_the_directional_derivative_is_the_gradient_along_the_direction():
     net, x, y = problem()
     nabla_w, nabla_b = backward(net, x, y)
     analytic = {n: g for n, g in zip(net.names, [g for p in zip(nabla_w, nabla_b) for g in p])}
-    d = directional(net, x, y, seed=3)
+    p = Problem(net, x, y)
+    d = directional(p, p.rounding(), seed=3)
     for name in net.names:
         assert abs(np.sum(analytic[name] * d.directions[name]) - d.estimate[name]) <= d.error_bound[name]
     assert d.evaluations == len(net.names)
@@ -95,7 +98,7 @@ def test_the_directional_derivative_is_the_gradient_along_the_direction():
 
 def test_the_seeds_mnist_net_is_checked_with_one_evaluation_per_unit(request):
     net, x, y = load_config(request.config.rootpath / "examples" / "seed.toml")
-    assert numeric_gradient(net, x, y).evaluations == 30 + 20 + 10
+    assert numeric_gradient(Problem(net, x, y)).evaluations == 30 + 20 + 10
 
 
 def test_the_complex_step_is_within_1e_13_normwise_of_a_long_double_reference():
@@ -109,7 +112,7 @@ def test_the_complex_step_is_within_1e_13_normwise_of_a_long_double_reference():
         rng = np.random.default_rng(3)
         x = rng.standard_normal((layers[0], 10))
         y = np.eye(layers[-1])[:, rng.integers(0, layers[-1], 10)]
-        got = flat(net, numeric_gradient(net, x, y).gradient)
+        got = flat(net, numeric_gradient(Problem(net, x, y)).gradient)
         wide = net.copy()
         wide.weights = [w.astype(np.longdouble) for w in net.weights]
         wide.biases = [b.astype(np.longdouble) for b in net.biases]
@@ -140,9 +143,8 @@ def test_one_third_derivative_per_unit_bounds_every_entry_of_its_layer():
     net = Network([3, 4], "tanh", "half_squared_error", seed=3)
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((3, 5)), rng.standard_normal((4, 5))
-    base = base_point(net, x, y)
-    G = third_derivatives(net, base, 1, forward_rounding(net, base))
-    t = np.tanh(base.f.z[1])
+    G = third_derivatives(Problem(net, x, y), 1)
+    t = np.tanh(net.forward(x).z[1])
     t1, t2, t3 = 1 - t ** 2, -2 * t * (1 - t ** 2), (1 - t ** 2) * (6 * t ** 2 - 2)
     exact = np.abs(3 * t1 * t2 + (t - y) * t3) * net.scale(5)
     assert np.all(G >= exact * (1 - 1e-6))
@@ -156,12 +158,12 @@ def test_central_differences_take_two_steps_per_entry_on_smooth_networks_four_on
     kinked = Network([3, 4, 2], ["relu", "sigmoid"], seed=0)
     per_entry = smooth.theta.size
     units = sum(smooth.layers[1:])
-    assert numeric_gradient(smooth, x, y, "central").evaluations == 2 * per_entry + 4 * units
-    assert numeric_gradient(kinked, x, y, "central").evaluations == 4 * per_entry
+    assert numeric_gradient(Problem(smooth, x, y), "central").evaluations == 2 * per_entry + 4 * units
+    assert numeric_gradient(Problem(kinked, x, y), "central").evaluations == 4 * per_entry
     # and the two error models agree on what the gradient is, each within its own bound
     for net in (smooth, kinked):
-        exact = numeric_gradient(net, x, y, "complex_step")
-        central = numeric_gradient(net, x, y, "central")
+        exact = numeric_gradient(Problem(net, x, y), "complex_step")
+        central = numeric_gradient(Problem(net, x, y), "central")
         for name in net.names:
             assert np.all(np.abs(central.gradient[name] - exact.gradient[name])
                           <= central.error_bound[name])

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from gradcheck.backprop import Network, backward
 from gradcheck.checks import gradcheck
+from gradcheck.checks.problem import Problem
 from gradcheck.checks.rounding import PRECISIONS, gamma, gradient_error
 from gradcheck.checks.strategies import networks_with_batches
 from tests.styles import STYLES
@@ -119,11 +120,9 @@ def test_gamma_is_the_any_order_bound_and_infinite_past_one():
 def test_the_float32_bound_is_wider_than_the_float64_one_by_the_ratio_of_their_eps():
     net = Network([4, 5, 3], "tanh", seed=0)
     x = np.random.default_rng(0).standard_normal((4, 6))
-    f = net.forward(x)
-    from gradcheck.checks.numeric import base_point
-    base = base_point(net, x, np.zeros((3, 6)))
-    e64 = gradient_error(net, f, base.y, base.D_L, PRECISIONS["float64"])
-    e32 = gradient_error(net, f, base.y, base.D_L, PRECISIONS["float32"], inputs_rounded=True)
+    problem = Problem(net, x, np.zeros((3, 6)))
+    e64 = gradient_error(problem, PRECISIONS["float64"])
+    e32 = gradient_error(problem, PRECISIONS["float32"], inputs_rounded=True)
     ratio = PRECISIONS["float32"].eps / PRECISIONS["float64"].eps
     for name in net.names:
         assert np.all(e32[name] >= 0.9 * ratio * e64[name])

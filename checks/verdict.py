@@ -1,0 +1,37 @@
+"""From the arrays to the report: the comparison, and the diagnosis where something failed.
+
+Shared by every check (``gradcheck`` on a network, ``check_layer`` and ``check_function`` on
+anything): each brings its analytic and numeric arrays, the tolerance its error model gives each
+entry, the entries it could not compare, its notes, and what the diagnosis may use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import compare_arrays
+from .diagnose import Evidence, diagnose
+from .report import Report
+
+__all__ = ["verdict"]
+
+
+def verdict(params, analytic, numeric, tolerance, skipped, *, notes, evidence, **facts):
+    """The ``Report``: every entry of every array in ``params`` against its tolerance.
+
+    ``evidence``: what the diagnosis may use beyond the arrays (``Evidence``'s keywords: the
+    network, per-example gradients, the catalogue, a layer's inputs); it is only built into a
+    diagnosis when something failed.  ``facts``: the report's other fields (target, method,
+    mode, evaluations, network, precision).
+    """
+    analytic = {p.name: np.asarray(analytic[p.name], dtype=float) for p in params}
+    checks = compare_arrays(params, analytic, numeric, tolerance, skipped)
+    diagnosis, findings = "", ()
+    if not all(p.passed for p in checks):
+        diagnosis, findings = diagnose(Evidence(params, analytic, numeric, tolerance, skipped,
+                                                **evidence))
+    return Report(passed=all(p.passed for p in checks),
+                  max_relative_error=max((p.max_relative_error for p in checks), default=0.0),
+                  parameters=checks, diagnosis=diagnosis, findings=findings, notes=tuple(notes),
+                  arrays={p.name: (analytic[p.name], numeric[p.name], tolerance[p.name])
+                          for p in params}, **facts)
