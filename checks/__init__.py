@@ -9,7 +9,7 @@ from .check import gradcheck
 from .differentiate import SCHEMES, Derivative, derivative
 from .functions import check_function, check_layer
 from .numeric import directional, numeric_gradient
-from .plugin import PluginError, load_plugin
+from .usercode import PluginError, load_plugin
 from .report import Entry, ParameterCheck, Report
 from .testing import assert_gradients_match
 

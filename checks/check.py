@@ -14,19 +14,19 @@ import numpy as np
 
 from ..backprop import VARIANTS, UpdateFirst
 from ..backprop.registry import lookup
-from .adapt import combine_examples
 from .compare import compare_directional
 from .differentiate import scheme
 from .kinks import find_kinks
 from .numeric import directional, numeric_gradient
 from .problem import Problem
 from .report import Report
-from .rounding import FLOAT64
-from .sources import source_for
+from .rounding import FLOAT64, PRECISIONS
+from .sources import combine_examples, source_for
 from .verdict import verdict
 
 __all__ = ["gradcheck", "check", "MODES", "describe_network"]
 
+FLOAT32 = PRECISIONS["float32"]
 MODES = {"full": "every entry", "directional": "one random direction per array"}
 
 
@@ -72,11 +72,77 @@ def gradcheck(net, x, y, variant="correct", impl=None, impl_kind=None, impl_spec
 
 def check(problem, source, method, mode="full", seed=0, progress=None):
     """The ``Report`` of ``source``'s gradient on ``problem`` against the numeric gradient by the
-    scheme ``method`` (a ``Scheme``), in ``mode`` ("full" or "directional")."""
+    scheme ``method`` (a ``Scheme``), in ``mode`` ("full" or "directional").
+
+    The gradient is judged at the precision its arrays' dtypes show; where that fails at float64,
+    and the code is seen to ignore what float32 cannot hold (``computes_in_float32``), it is
+    judged again at float32's rounding, and the report says so."""
     if not problem.finite_loss:
         raise ValueError(f"the loss {problem.net.loss.name} is not finite on this batch (an output "
                          "at 0 or 1 exactly?): its gradient is not defined there")
-    problem, analytic, undefined, notes = gradient_under_test(problem, source)
+    analytic = source.gradient(problem)
+    report = judge(problem, source, analytic, method, mode, seed, progress)
+    if not report.passed and analytic.precision is FLOAT64 and computes_in_float32(
+            problem, source, analytic):
+        float32 = replace(analytic, precision=FLOAT32, inputs_rounded=True, notes=analytic.notes + (
+            "the code's gradient does not move when its inputs move within float32's rounding: "
+            "it computes in float32, and was judged so",))
+        report = judge(problem, source, float32, method, mode, seed, progress)
+    return report
+
+
+def computes_in_float32(problem, source, analytic):
+    """Whether the code's gradient ignores what float32 cannot hold: moved within their float32
+    rounding (``Problem.nudged``), its parameters, inputs and targets move the true gradient (by
+    about 2^-25 of itself), while the code's gradient stays put (moves less than 1/64 as much:
+    code that rounds its inputs to float32 computes the very same numbers, up to the rounding of
+    a step's recovery).  Code that computes in float64, even on copies of its parameters of its
+    own, moves with the inputs it does use.  Judged array by array: every array whose true
+    gradient moves must stay put, and at least one must move.  Where nothing can move (every
+    value zero or one), the same is asked on the network with generic weights and inputs
+    (``Problem.generic``).  This is evidence about the code, not about its values: round
+    numbers that float32 holds exactly prove nothing."""
+    seen = _stays_put(problem, source, analytic.gradient)
+    if not seen:
+        generic = problem.generic()
+        seen = _stays_put(generic, source, _gradient_or_none(source, generic))
+    return seen == {True}
+
+
+def _gradient_or_none(source, problem):
+    try:
+        return source.gradient(problem).gradient
+    except (ValueError, TypeError):
+        return None
+
+
+def _stays_put(problem, source, gradient):
+    """{True} where the code's gradient stays put in every array the nudge moves the true
+    gradient of, {False} where it moves too in some, set() where nothing could be seen."""
+    if gradient is None:
+        return set()
+    near = problem.nudged()
+    moved = _gradient_or_none(source, near)
+    if moved is None:
+        return set()
+    seen = set()
+    for n in problem.net.names:
+        true_move = _largest(near.true_gradient[n] - problem.true_gradient[n])
+        if not true_move > 1024 * FLOAT64.eps * _largest(problem.true_gradient[n]):
+            continue  # this array hardly moves: no evidence either way
+        code_move = _largest(np.asarray(moved[n], dtype=float) - gradient[n])
+        seen.add(code_move <= true_move / 64)
+    return seen
+
+
+def _largest(a):
+    """The largest |entry|: a norm with no squares to underflow."""
+    return float(np.max(np.abs(a), initial=0.0))
+
+
+def judge(problem, source, analytic, method, mode, seed, progress):
+    """The report of ``analytic`` at the precision it carries."""
+    problem, analytic, undefined, notes = gradient_under_test(problem, source, analytic)
     net = problem.net
     bounds = analytic_bounds(problem, analytic)
     facts = dict(target=analytic.target, method=method.name, network=describe_network(net, problem.m),
@@ -104,19 +170,22 @@ def check(problem, source, method, mode="full", seed=0, progress=None):
                    **facts)
 
 
-def gradient_under_test(problem, source):
+def gradient_under_test(problem, source, analytic):
     """(problem, gradient, undefined entries, notes): examples that put a ReLU unit at its kink,
-    for the precision the gradient came back in, are dropped when others remain (and the
+    for the precision the gradient is judged at, are dropped when others remain (and the
     gradient taken again without them); when every example does, the entries through such a
     unit are left out (``undefined``, else None)."""
-    analytic = source.gradient(problem)
     kinks = find_kinks(problem, analytic.precision, analytic.inputs_rounded)
     notes, undefined = [], None
     if kinks.some:
         notes.append(f"example(s) {', '.join(map(str, np.flatnonzero(kinks.examples)))} put a ReLU "
                      "unit at its kink, where the gradient is not defined: checked on the others")
         problem = problem.subset(~kinks.examples)
-        analytic = source.gradient(problem)
+        again = source.gradient(problem)
+        if again.precision.eps < analytic.precision.eps:  # keep the precision it is judged at
+            again = replace(again, precision=analytic.precision,
+                            inputs_rounded=analytic.inputs_rounded, notes=analytic.notes)
+        analytic = again
     elif kinks.every:
         undefined = kinks.undefined(problem)
         count = sum(int(u.sum()) for u in undefined.values())

@@ -1,111 +1,137 @@
-"""The child process of ``checks.sandbox``: ``python -m checks.child FOLDER``.
+"""The child process of ``checks.runner``: a generic runner of requests on the user's code.
 
-It reads the request in FOLDER, calls the user's code through ``checks.adapt`` and writes the
-result beside it, then exits at once (``os._exit``), so a thread the code left behind cannot keep
-it alive.  Nothing imports this module; it only runs as a program.
+Started as ``python -I -c ...`` with gradcheck's folder first on sys.path, it imports every
+module it needs before any of the user's (so nothing in the user's folder can stand in for them),
+then answers one frame at a time (``checks.protocol``) until the parent closes the pipe:
+
+- ``gradient``: build the network, call ``FILE.py:TARGET`` through ``checks.adapt`` and give back
+  what it returned (or its parameters after the step), one set of arrays per call;
+- ``layer.open``: load a layer's forward and backward and return its outputs' shapes;
+- ``layer.forward``: evaluate the forward at each of a batch of points;
+- ``layer.backward``: run the backward on the upstream gradients at the base point.
+
+It computes no tolerance and no verdict: it only gives the user's numbers back.  Nothing imports
+this module but the child itself.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import os
+import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..backprop import Network
+from .adapt import CodeReader
+from .layers import InProcessLayer, moves_from_arrays, signature_of
+from .protocol import ProtocolError, read_frame, write_frame
+from .usercode import PluginError, UserTarget, load, printable
 
-class _Done(Exception):
-    def __init__(self, meta):
-        self.meta = meta
+__all__ = ["serve"]
 
-
-def layer(request):
-    """``gradcheck --layer``: draw the inputs, run check_layer, render the report."""
-    import inspect
-
-    from .formats import FORMATS
-    from .functions import check_layer
-    from .plugin import PluginError, load_plugin
-
-    names = request["targets"].split(",")
-    if len(names) == 1:
-        forward_name = names[0]
-        backward_name = (forward_name.replace("forward", "backward") if "forward" in forward_name
-                         else None)
-        if backward_name is None:
-            raise PluginError(f"--layer {forward_name!r}: name the backward too, "
-                              "FILE.py:FORWARD,BACKWARD")
-    elif len(names) == 2:
-        forward_name, backward_name = names
-    else:
-        raise PluginError("--layer takes FILE.py:FORWARD or FILE.py:FORWARD,BACKWARD")
-    forward = load_plugin(f"{request['file']}:{forward_name.strip()}")
-    backward = load_plugin(f"{request['file']}:{backward_name.strip()}")
-    params = [p for p in inspect.signature(forward.fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    shapes, args = request["shapes"], request["args"]
-    unknown = sorted((set(shapes) | set(args)) - {p.name for p in params})
-    if unknown:
-        raise PluginError(f"{forward_name} takes no argument {unknown[0]!r} (it takes "
-                          f"{', '.join(p.name for p in params)})")
-    rng = np.random.default_rng(request["seed"])
-    inputs = []
-    for p in params:
-        if p.name in shapes:
-            inputs.append(rng.standard_normal(shapes[p.name]))
-        elif p.name in args:
-            inputs.append(args[p.name])
-        elif p.default is not p.empty:
-            break
-        else:
-            raise PluginError(f"{forward_name} takes {p.name}: give --shape {p.name}=D1,D2,... "
-                              f"for an array or --arg {p.name}=JSON for anything else")
-    report = check_layer(forward, backward, *inputs, method=request["method"],
-                         sample=request["sample"], seed=request["seed"])
-    if request.get("plot"):
-        report.plot(request["plot"])
-    return {"text": FORMATS[request["format"]](report), "passed": report.passed}
+_PR_SET_PDEATHSIG = 1
 
 
-def main(folder):
-    """In the child: build the network, call the user's code, write the result, exit at once."""
-    folder = Path(folder)
-    result = folder / "result.json"
+def _die_with_parent():
+    """SIGKILL this process when the parent ends (Linux)."""
     try:
-        from ..backprop import Network
-
-        from .adapt import ImplSpec, impl_gradient
-        from .plugin import load_plugin
-
-        request = json.loads((folder / "request.json").read_text())
-        if request.get("mode") == "layer":
-            meta = layer(request)
-            raise _Done(meta)
-        net = Network(**request["network"])
-        with np.load(folder / "request.npz", allow_pickle=False) as arrays:
-            net.theta[...] = arrays["theta"]
-            x, y = np.array(arrays["x"]), np.array(arrays["y"])
-        fn = load_plugin(request["impl"])
-        fn.__gradcheck_name__ = request["shown"]
-        spec = ImplSpec.from_table(request["table"]) if request["table"] else None
-        got = impl_gradient(net, x, y, fn, request["kind"], spec)
-        np.savez(folder / "result.npz", **{f"g_{n}": g for n, g in got.gradient.items()},
-                 **{f"e_{n}": np.asarray(e, dtype=float) for n, e in got.extra.items()})
-        meta = {"target": got.target, "precision": got.precision.name,
-                "inputs_rounded": got.inputs_rounded, "notes": list(got.notes), "step": got.step}
-    except _Done as done:
-        meta = done.meta
-    except (ValueError, TypeError) as e:  # PluginError is a ValueError
-        meta = {"error": str(e)}
-    except BaseException as e:  # noqa: BLE001 - a bug of ours still gets one line
-        meta = {"error": f"unexpected {type(e).__name__} in the child: {e} (please report this)"}
-    tmp = folder / "result.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, result)
-    sys.stdout.flush()
-    os._exit(0)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
-if __name__ == "__main__":
-    main(sys.argv[1])
+class _State:
+    """What the child keeps between requests: the user's code, loaded once."""
+
+    def __init__(self):
+        self.readers = {}
+        self.layer = None
+
+    def reader(self, header):
+        key = (header["file"], header["expression"], header["kind"], repr(header["spec"]))
+        if key not in self.readers:
+            _, fn = load(UserTarget(Path(header["file"]), header["expression"], header["shown"]))
+            self.readers[key] = CodeReader(fn, header["kind"], header["spec"])
+        return self.readers[key]
+
+
+def _gradient(state, header, arrays):
+    net = Network(**header["network"])
+    net.theta[...] = arrays["theta"]
+    answer = state.reader(header).answer(net, arrays["x"], arrays["y"], header["lr"])
+    out = {f"written:{n}": a for n, a in answer.written.items()}
+    for k, call in enumerate(answer.calls):
+        out.update({f"call{k}:{n}": a for n, a in call.items()})
+    loss, notes = answer.loss, list(answer.notes)
+    if loss is not None and not np.isfinite(loss):
+        loss, notes = None, notes + [f"the code's loss is {answer.loss}"]
+    return {"kind": answer.kind, "form": answer.form, "per_example": answer.per_example,
+            "calls": len(answer.calls), "lr": answer.lr, "loss": loss,
+            "storage": list(answer.storage), "notes": notes}, out
+
+
+def _layer_signature(state, header, arrays):
+    _, forward = load(UserTarget(Path(header["file"]), header["forward"], header["shown"]))
+    return {"parameters": signature_of(forward)}, {}
+
+
+def _layer_open(state, header, arrays):
+    file, shown = Path(header["file"]), header["shown"]
+    _, forward = load(UserTarget(file, header["forward"], shown))
+    _, backward = load(UserTarget(file, header["backward"], shown))
+    inputs = [arrays[f"input{i}"] if f"input{i}" in arrays else value
+              for i, value in enumerate(header["inputs"])]
+    state.layer = InProcessLayer(forward, backward, inputs)
+    return {"names": list(state.layer.arg_names)}, {}
+
+
+def _layer_outputs(state, header, arrays):
+    outs = state.layer.base_outputs()
+    return {"count": len(outs)}, {f"out{k}": o for k, o in enumerate(outs)}
+
+
+def _layer_losses(state, header, arrays):
+    moves = moves_from_arrays(arrays, header["moves"], state.layer.names)
+    douts = [arrays[f"dout{k}"] for k in range(header["outputs"])]
+    pairs = state.layer.losses(moves, douts)
+    return {}, {"loss": np.array([p[0] for p in pairs]), "size": np.array([p[1] for p in pairs],
+                                                                         dtype=float)}
+
+
+def _layer_backward(state, header, arrays):
+    douts = [arrays[f"dout{k}"] for k in range(header["outputs"])]
+    grads = state.layer.backward(douts)
+    if not isinstance(grads, (list, tuple)) or not all(isinstance(g, np.ndarray) for g in grads):
+        raise PluginError(f"{header.get('shown', 'backward')}: backward must return arrays, one "
+                          "per float-array input")
+    return {"count": len(grads)}, {f"grad{k}": g for k, g in enumerate(grads)}
+
+
+HANDLERS = {"gradient": _gradient, "layer.signature": _layer_signature, "layer.open": _layer_open, "layer.outputs": _layer_outputs,
+            "layer.losses": _layer_losses, "layer.backward": _layer_backward}
+def serve(rfd, wfd):
+    """Answer the parent's requests on the pipes ``rfd`` and ``wfd`` until it closes them."""
+    _die_with_parent()
+    state = _State()
+    while True:
+        try:
+            header, arrays = read_frame(rfd)
+        except ProtocolError:
+            os._exit(0)
+        op = header.get("op")
+        try:
+            reply, out = HANDLERS[op](state, header, arrays)
+        except (PluginError, ValueError, TypeError) as e:
+            reply, out = {"error": printable(e, 1000)}, {}
+        except BaseException as e:  # noqa: BLE001 - the user's code raised through us: one line
+            reply, out = {"error": printable(f"unexpected {type(e).__name__} in the child: {e} "
+                                             "(please report this)", 1000)}, {}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            write_frame(wfd, {"op": op, **reply}, {n: np.asarray(a) for n, a in out.items()})
+        except (ProtocolError, ValueError, TypeError):
+            os._exit(3)

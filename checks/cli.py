@@ -21,15 +21,17 @@ from ..backprop import VARIANTS, ConfigError
 from ..backprop.config import build, read_config
 
 from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
-from .adapt import ImplSpec
+from .spec import ImplSpec
 from .check import MODES, check
 from .differentiate import SCHEMES, scheme
 from .formats import FORMATS
+from .functions import METHODS, check_layer_code
+from .layers import ChildLayer, layer_signature
 from .outputs import check_writable, replace_link
 from .analytic import IMPL_KINDS
-from .plugin import PluginError
+from .usercode import PluginError, UserTarget
 from .problem import Problem
-from .sandbox import DEFAULT_TIMEOUT, Isolated, run_layer
+from .runner import DEFAULT_TIMEOUT, Child, InChild
 from .sources import Catalogue
 
 __all__ = ["main"]
@@ -186,8 +188,8 @@ def _source(args, cfg, stderr):
     if "variant" in args:
         raise UsageError("--variant and --impl cannot be used together")
     table = ImplSpec.from_table(cfg.fields.get("impl"))
-    return Isolated(args.impl, getattr(args, "impl_kind", None) or table.kind, table.fields(),
-                    getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+    return InChild(UserTarget.parse(args.impl), getattr(args, "impl_kind", None) or table.kind,
+                   table, getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
 
 
 def run_check(args, stdout, stderr):
@@ -204,8 +206,11 @@ def run_check(args, stdout, stderr):
         stderr.write(f"{PROG}: this check will take about {estimate / 60:.0f} minutes "
                      f"({method}, layers {list(cfg.layers)}, batch {cfg.m}); --mode directional "
                      "takes seconds\n")
-    report = check(Problem.checked(net, x, y), source, method, mode, getattr(args, "seed", 0),
-                   progress=_progress(stderr))
+    try:
+        report = check(Problem.checked(net, x, y), source, method, mode,
+                       getattr(args, "seed", 0), progress=_progress(stderr))
+    finally:
+        source.close()
     if plot is not None:
         report.plot(replace_link(plot))
     stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
@@ -245,6 +250,43 @@ def _args(items):
     return args
 
 
+def _layer_names(target):
+    """(forward, backward) from ``FORWARD[,BACKWARD]``; BACKWARD defaults to FORWARD with
+    'forward' replaced by 'backward'."""
+    names = [n.strip() for n in target.expression.split(",")]
+    if len(names) == 1:
+        if "forward" not in names[0]:
+            raise UsageError(f"--layer {names[0]!r}: name the backward too, "
+                             "FILE.py:FORWARD,BACKWARD")
+        names.append(names[0].replace("forward", "backward"))
+    if len(names) != 2 or not all(names):
+        raise UsageError("--layer takes FILE.py:FORWARD or FILE.py:FORWARD,BACKWARD")
+    return names
+
+
+def _layer_inputs(signature, forward, shapes, values, seed):
+    """The forward's inputs in order: each --shape drawn N(0, 1) from ``seed``, each --arg as
+    given, until the first parameter with a default that neither names."""
+    known = [p["name"] for p in signature]
+    unknown = sorted((set(shapes) | set(values)) - set(known))
+    if unknown:
+        raise UsageError(f"{forward} takes no argument {unknown[0]!r} (it takes "
+                         f"{', '.join(known)})")
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for p in signature:
+        if p["name"] in shapes:
+            inputs.append(rng.standard_normal(shapes[p["name"]]))
+        elif p["name"] in values:
+            inputs.append(values[p["name"]])
+        elif p["default"]:
+            break
+        else:
+            raise UsageError(f"{forward} takes {p['name']}: give --shape {p['name']}=D1,D2,... "
+                             f"for an array or --arg {p['name']}=JSON for anything else")
+    return inputs
+
+
 def run_layer_command(args, stdout, stderr):
     shapes, values = _shapes(getattr(args, "shape", None)), _args(getattr(args, "arg", None))
     if not shapes:
@@ -253,19 +295,25 @@ def run_layer_command(args, stdout, stderr):
     if both:
         raise UsageError(f"{sorted(both)[0]!r} is given by both --shape and --arg")
     method = getattr(args, "method", "auto")
-    if method not in ("auto", "complex_step", "richardson", "central"):
-        raise UsageError(f"--layer takes --method auto, complex_step, richardson or central; got "
-                         f"{method!r}")
+    if method not in METHODS:
+        raise UsageError(f"--layer takes --method {', '.join(METHODS)}; got {method!r}")
     sample = getattr(args, "sample", None)
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be a positive number of entries; got {sample}")
     plot = _plot_path(args)
-    text, passed = run_layer(args.layer, shapes, values, seed=getattr(args, "seed", 0),
-                             method=method, sample=sample, fmt=getattr(args, "format", "text"),
-                             timeout=getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr,
-                             plot=None if plot is None else str(replace_link(plot).resolve()))
-    stdout.write(text + "\n")
-    return 0 if passed else 1
+    target = UserTarget.parse(args.layer, "--layer")
+    forward, backward = _layer_names(target)
+    seed = getattr(args, "seed", 0)
+    with Child(target.shown, getattr(args, "timeout", DEFAULT_TIMEOUT), stderr) as child:
+        signature = layer_signature(child, target, forward)
+        inputs = _layer_inputs(signature, forward, shapes, values, seed)
+        code = ChildLayer(child, target, forward, backward, inputs)
+        report = check_layer_code(code, f"{forward} / {backward}", method=method, sample=sample,
+                                  seed=seed)
+    if plot is not None:
+        report.plot(replace_link(plot))
+    stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
+    return 0 if report.passed else 1
 
 
 def _wants_json(argv):

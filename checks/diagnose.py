@@ -366,6 +366,25 @@ def _step(ev, layer, wrong):
             f"sigma'(z^{layer})")
 
 
+BP1_TEXT = ("Every array is wrong, the output layer's too: look at BP1, the output error "
+            "delta^L = dC/dz^L (a - y for cross-entropy with its softmax or sigmoid output, "
+            "(a - y) * sigma'(z^L) for 1/2 sum (a - y)^2).")
+
+
+def _below(ev, first, layers, wrong):
+    """What the layers below the first wrong one show: the error inherited, independent errors
+    in some arrays, or nothing wrong."""
+    below = [l for l in layers if l < first]
+    wrong_below = [l for l in below if wrong[l]]
+    whole = all(len(wrong[l]) == sum(p.layer == l for p in ev.params) for l in below)
+    if below and len(wrong_below) == len(below) and whole:
+        return " Every layer below it is wrong too: inherited through the recurrence (BP2)."
+    if wrong_below:
+        names = ", ".join(n for l in wrong_below for n in wrong[l])
+        return f" {names} below it are wrong too, but not every array below: independent errors."
+    return " Every layer below it is right." if below else ""
+
+
 def localize(ev):
     """The first wrong layer in backward order, the equation it points to, and whether the layers
     below inherit its error."""
@@ -376,24 +395,11 @@ def localize(ev):
     wrong = {l: [p.name for p in ev.params if p.layer == l and p.name in failing] for l in layers}
     first = next(l for l in layers if wrong[l])
     if first == ev.net.L and all(p.name in failing for p in ev.params):
-        return Finding(None, "localization", "Every array is wrong, the output layer's too: look at "
-                       "BP1, the output error delta^L = dC/dz^L (a - y for cross-entropy with its "
-                       "softmax or sigmoid output, (a - y) * sigma'(z^L) for 1/2 sum (a - y)^2).",
-                       str(first))
+        return Finding(None, "localization", BP1_TEXT, str(first))
     above = [p.name for p in ev.params if p.layer > first]
     text = f"The first wrong layer in backward order is layer {first} ({', '.join(wrong[first])})"
     text += f", with the layers above right ({', '.join(above)})" if above else ""
-    text += f": {_step(ev, first, failing)}."
-    below = [l for l in layers if l < first]
-    wrong_below = [l for l in below if wrong[l]]
-    if below and len(wrong_below) == len(below) and all(
-            len(wrong[l]) == sum(p.layer == l for p in ev.params) for l in below):
-        text += " Every layer below it is wrong too: inherited through the recurrence (BP2)."
-    elif wrong_below:
-        names = ", ".join(n for l in wrong_below for n in wrong[l])
-        text += f" {names} below it are wrong too, but not every array below: independent errors."
-    elif below:
-        text += " Every layer below it is right."
+    text += f": {_step(ev, first, failing)}." + _below(ev, first, layers, wrong)
     return Finding(None, "localization", text, str(first))
 
 
@@ -453,25 +459,25 @@ def whole_pattern(ev, per_array):
     return None
 
 
+def _whole(ev, per_array):
+    """A finding about every array together, or None."""
+    whole = update_before_use(ev)
+    if whole is None and len(ev.failing) == len(ev.params) > 1:
+        whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
+    return whole
+
+
 def diagnose(ev):
     """(text, findings) for a failed check; ("", ()) when nothing failed."""
     if not ev.failing:
         return "", ()
-    per_array = {}
-    for p in ev.failing:
-        per_array[p.name] = next((f for rule in ARRAY_RULES if (f := rule(ev, p)) is not None), None)
-    whole = update_before_use(ev)
-    if whole is None and len(ev.failing) == len(ev.params) > 1:
-        whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
-    explained = all(f is not None for f in per_array.values())
+    per_array = {p.name: next((f for rule in ARRAY_RULES if (f := rule(ev, p)) is not None), None)
+                 for p in ev.failing}
+    whole = _whole(ev, per_array)
     findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])
-    if whole is None and not explained:
-        located = localize(ev)
-        if located:
-            findings.append(located)
-    matched = catalogue_match(ev)
-    if matched:
-        findings.append(matched)
+    if whole is None and any(f is None for f in per_array.values()):
+        findings += [f for f in (localize(ev),) if f]
+    findings += [f for f in (catalogue_match(ev),) if f]
     if not findings:
         names = ", ".join(p.name for p in ev.failing)
         verb = "differs" if len(ev.failing) == 1 else "differ"

@@ -100,7 +100,7 @@ class ComplexStep(Scheme):
         return estimate, 4 * EPS * (np.abs(estimate) + np.abs(values[0].real)) + TINY / h
 
 
-class Forward(Scheme):
+class ForwardDifference(Scheme):
     """f'(x) = (f(x + h) - f(x)) / h + h f''/2; the same difference at 2h estimates the error."""
 
     name = "forward"
@@ -154,7 +154,7 @@ class Richardson(Central):
 
 
 #: Registry: the schemes a user may name (``--method``).
-SCHEMES = {s.name: s for s in (ComplexStep(), Central(), Richardson(), Forward())}
+SCHEMES = {s.name: s for s in (ComplexStep(), Central(), Richardson(), ForwardDifference())}
 
 
 def scheme(method):

@@ -15,10 +15,14 @@ import numpy as np
 
 from ..backprop import Network
 from .heap import keep_freed_memory
-from .numeric import Workspace, complex_step_floor, output_derivatives, slopes, unit_derivatives
+from .differentiate import scheme
+from .numeric import (Workspace, complex_step_floor, numeric_gradient, output_derivatives, slopes,
+                      unit_derivatives)
 from .rounding import FLOAT64, abs_weights, delta_bounds, forward_errors, gradient_error
 
 __all__ = ["Problem", "validate_batch"]
+
+COMPLEX_STEP_SCHEME = scheme("complex_step")
 
 
 def validate_batch(net, x, y):
@@ -44,6 +48,18 @@ def validate_batch(net, x, y):
     if not np.all(np.isfinite(net.theta)):
         raise ValueError("the network's parameters contain NaN or inf")
     return x, y
+
+
+def _nudge(a, keep):
+    """``a`` moved within the float32 rounding interval of each entry, but for the values in
+    ``keep`` and those beyond float32's range."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(over="ignore"):
+        rounded = a.astype(np.float32).astype(float)
+    quarter = np.spacing(np.abs(rounded).astype(np.float32)).astype(float) / 4
+    inside = np.isfinite(rounded) & ~np.isin(a, keep)
+    return np.where(inside & (rounded != a), (a + rounded) / 2,
+                    np.where(inside, a + quarter, a))
 
 
 class Problem:
@@ -139,6 +155,45 @@ class Problem:
     @cached_property
     def complex_step_floor(self):
         return complex_step_floor(self.net, self.forward, self.m, self.absW)
+
+    @cached_property
+    def true_gradient(self):
+        """The gradient of C by the complex step, exact to rounding (layout shapes)."""
+        return numeric_gradient(self, COMPLEX_STEP_SCHEME).gradient
+
+    @cached_property
+    def step_lr(self):
+        """The learning rate for code that takes a step: a power of two with lr |g| >= |w| in
+        every array (g the true gradient), so that the step's recovery (before - after) / lr
+        loses nothing beyond u |g|; 1 where the gradient is zero."""
+        params = self.net.parameters()
+        with np.errstate(over="ignore"):
+            ratios = [np.max(np.abs(params[n])) / np.max(np.abs(g))
+                      for n, g in self.true_gradient.items() if np.max(np.abs(g)) > 0]
+        ratios = [r for r in ratios if np.isfinite(r) and r > 0]
+        return 2.0 ** int(np.clip(np.ceil(np.log2(max(ratios))), -30, 60)) if ratios else 1.0
+
+    def nudged(self):
+        """The problem with its parameters, inputs and targets moved within their float32
+        rounding intervals (halfway to their float32 value, or by a quarter unit of float32
+        where they are one): code that rounds them to float32 sees the same numbers, code in
+        float64 does not.  Zeros stay, and so do targets of exactly 1 or -1 (code may test
+        its labels)."""
+        net = self.net.copy()
+        net.theta[...] = _nudge(net.theta, keep=(0.0,))
+        return Problem(net, _nudge(self.x, keep=(0.0,)), _nudge(self.y, keep=(0.0, 1.0, -1.0)))
+
+    def generic(self):
+        """The same network and targets with weights and inputs drawn in general position
+        (seeded): where every value of the problem is zero or one, this is where the code's
+        arithmetic can still be watched."""
+        net = self.net.copy()
+        rng = np.random.default_rng(0x6E756467)
+        for l, W in enumerate(net.weights, start=1):
+            W[...] = rng.standard_normal(W.shape) / np.sqrt(net.layers[l - 1])
+        for b in net.biases or []:
+            b[...] = rng.standard_normal(b.shape)
+        return Problem(net, rng.standard_normal(self.x.shape), self.y)
 
     # -- rounding bounds ----------------------------------------------------------------------
     @cached_property

@@ -4,12 +4,15 @@ Every source answers the same request, a ``Problem`` (a network and the batch it
 with an ``AnalyticGradient``:
 
 - ``Catalogue``: a backward pass of the catalogue (``backprop.variants``);
-- ``InProcess``: the user's own callable, read as written in this process (the Python API;
-  ``checks.adapt``);
+- ``InProcess``: the user's own callable, read as written (``checks.adapt``) in this process:
+  the Python API;
 - ``InChild`` (``checks.runner``): the user's ``FILE.py:TARGET``, read the same way in a child
-  process that the verdict is out of reach of (the command).
+  process: the command.
 
-The check (``checks.check``) only ever calls ``source.gradient(problem)``.
+The user's code only ever gives back arrays (``adapt.Answer``); ``gradient_from`` turns them into
+the gradient under test here, in the parent: the recovery of a step, the combination of one call
+per example, the precision (from the arrays' dtypes), and the tolerance a step's recovery adds.
+The check (``checks.check``) only calls ``source.gradient(problem)``.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import numpy as np
 
 from ..backprop import VARIANTS, BackwardPass
 from ..backprop.registry import lookup
-from .adapt import ImplSpec, impl_gradient
+from .adapt import CodeReader
 from .analytic import IMPL_KINDS, AnalyticGradient
-from .plugin import name_of
+from .diagnose import matching_reduction, name_constant
+from .rounding import FLOAT64, Precision
 
-__all__ = ["AnalyticGradient", "Catalogue", "InProcess", "IMPL_KINDS", "source_for"]
+__all__ = ["Catalogue", "InProcess", "source_for", "gradient_from", "combine_examples"]
+
 
 class Catalogue:
     """A backward pass from the catalogue, by name."""
@@ -47,6 +52,9 @@ class Catalogue:
                                  f"{grads[p.name].shape}; the network needs {p.shape}")
         return AnalyticGradient(grads, target=self.name)
 
+    def close(self):
+        """Nothing to end (a source run elsewhere ends its process here)."""
+
 
 class InProcess:
     """The user's callable, read as written (``checks.adapt``), in this process."""
@@ -54,18 +62,20 @@ class InProcess:
     def __init__(self, fn, kind=None, spec=None):
         if not callable(fn):
             raise TypeError(f"`impl` must be a function; got {fn!r}")
-        self.spec = spec if isinstance(spec, ImplSpec) else ImplSpec.from_table(spec)
-        self.kind = kind or self.spec.kind
-        if self.kind is not None:
-            lookup({k: k for k in IMPL_KINDS}, self.kind, "impl_kind")
-        self.fn = fn
+        if kind is not None:
+            lookup({k: k for k in IMPL_KINDS}, kind, "impl_kind")
+        self.reader = CodeReader(fn, kind, spec)
 
     @property
     def name(self):
-        return name_of(self.fn)
+        return self.reader.name
 
     def gradient(self, problem):
-        return impl_gradient(problem.net, problem.x, problem.y, self.fn, self.kind, self.spec)
+        answer = self.reader.answer(problem.net, problem.x, problem.y, problem.step_lr)
+        return gradient_from(problem, answer, f"{self.name} ({answer.kind})")
+
+    def close(self):
+        """Nothing to end."""
 
 
 def source_for(variant="correct", impl=None, impl_kind=None, impl_spec=None):
@@ -75,3 +85,101 @@ def source_for(variant="correct", impl=None, impl_kind=None, impl_spec=None):
             raise TypeError("`impl_kind` and `impl_spec` describe `impl`, which is not given")
         return Catalogue(variant)
     return InProcess(impl, impl_kind, impl_spec)
+
+
+# -- from the code's arrays to the gradient under test ----------------------------------------------
+def combine_examples(net, total, m):
+    """One example per call: each call's gradient is that of the config's C for a batch of one,
+    r(1) grad C_x + 2 l2 W.  The batch's C combines the examples as its reduction says:
+    r(m) sum_x grad C_x + 2 l2 W, so the L2 term of the m calls counts once and the rest is
+    scaled by r(m) / r(1) (1 for "sum", 1/m for "batch_mean" and "mean")."""
+    ratio = net.scale(m) / net.scale(1)
+    weights = dict(zip([p.name for p in net.params if p.kind == "weight"], net.weights))
+    out = {}
+    for name, g in total.items():
+        penalty = 2 * net.l2 * weights[name] if net.l2 and name in weights else 0.0
+        out[name] = ratio * (g - m * penalty) + penalty
+    return out
+
+
+def precision_of(arrays, storage=()):
+    """The narrowest floating-point precision among the arrays' dtypes and the dtypes the code
+    keeps its parameters in: the code computed in it (at least in part)."""
+    dtypes = [a.dtype for a in arrays if a.dtype.kind == "f"] + [np.dtype(d) for d in storage]
+    narrow = [d for d in dtypes if d.kind == "f" and d.itemsize < 8]
+    return Precision.of(min(narrow, key=lambda d: d.itemsize)) if narrow else FLOAT64
+
+
+def _per_call(answer, names):
+    """Each call's gradient as float64 and, for a step, the size its recovery is rounded at:
+    (before - after) / lr is exact to u max(|w|, |w'|) / lr (lr a power of two)."""
+    parts, sizes = [], []
+    before = {n: np.asarray(answer.written[n], dtype=float) for n in names}
+    for call in answer.calls:
+        arrays = {n: np.asarray(call[n], dtype=float) for n in names}
+        if answer.kind == "step":
+            parts.append({n: (before[n] - arrays[n]) / answer.lr for n in names})
+            sizes.append({n: np.maximum(np.abs(before[n]), np.abs(arrays[n])) / answer.lr
+                          for n in names})
+        else:
+            parts.append(arrays)
+    return parts, sizes
+
+
+def gradient_from(problem, answer, target):
+    """The ``AnalyticGradient`` of an ``Answer``: each call's gradient (for a step,
+    (before - after) / lr), summed over the calls and, one example per call, combined as the
+    reduction combines examples; judged at the precision its dtypes show."""
+    net, m = problem.net, problem.m
+    precision = precision_of([a for c in answer.calls for a in c.values()], answer.storage)
+    parts, sizes = _per_call(answer, net.names)
+    total = {n: sum(p[n] for p in parts) for n in net.names}
+    rounding = {n: sum(z[n] for z in sizes) for n in net.names} if sizes else {}
+    if answer.per_example and m > 1:
+        total = combine_examples(net, total, m)
+        rounding = {n: net.scale(m) / net.scale(1) * r for n, r in rounding.items()}
+    extra = {n: 2 * precision.eps * r for n, r in rounding.items()}
+    step = {"lr": answer.lr, "per_example": answer.per_example} if answer.kind == "step" else None
+    return AnalyticGradient(total, target, precision, precision is not FLOAT64, extra,
+                            tuple(_notes(problem, answer, total)), step)
+
+
+def _notes(problem, answer, total):
+    net = problem.net
+    notes = []
+    if answer.kind == "step":
+        notes.append(f"step run with lr = 2^{int(np.log2(answer.lr))} = {answer.lr:g} (chosen so "
+                     "the gradient is recovered exactly to rounding)")
+    if answer.per_example:
+        notes.append(f"called once per example ({answer.form}), each from the same parameters, "
+                     f"and combined as the reduction \"{net.reduction}\" combines examples")
+    bad = [n for n, g in total.items() if not np.all(np.isfinite(g))]
+    if bad:
+        notes.append(f"the code's {', '.join(bad)} hold NaN or inf (overflow?): those entries fail")
+    if answer.loss is not None:
+        notes.extend(loss_notes(problem, answer.loss))
+    return notes + list(answer.notes)
+
+
+def loss_notes(problem, loss):
+    """Compare the loss the code returned with the config's C; say how they differ."""
+    net = problem.net
+    want = float(net.cost(problem.x, problem.y))
+    if not np.isfinite(loss):
+        return [f"the code's loss is {loss}"]
+    if abs(loss - want) <= 1e-8 * max(abs(want), 1e-300) + 1e-300:
+        return []
+    m, n = problem.m, net.layers[-1]
+    data = want - net.penalty()
+    if abs(loss - data) <= 1e-8 * max(abs(data), 1e-300) and net.l2:
+        return [f"the code's loss {loss:.6g} is the config's C without its L2 term"]
+    k = (loss - net.penalty()) / data if data else float("nan")
+    named = name_constant(k, m, n) if np.isfinite(k) and k else None
+    text = f"the code's loss {loss:.6g} differs from the config's C = {want:.6g}"
+    if named:
+        text += f" (its data term is {named} times the config's"
+        r = matching_reduction(net, k, m)
+        if r is not None:
+            text += f": the code's reduction looks like \"{r}\""
+        text += ")"
+    return [text]

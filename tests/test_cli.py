@@ -99,7 +99,7 @@ PLUGINS = {
     ({"net.toml": "layers = [3, 2]", "shape.py": PLUGINS["shape.py"]},
      ["net.toml", "--impl", "shape.py:f"], "shape (3, 2); the network needs (2, 3) (its transpose"),
     ({"net.toml": "layers = [3, 2]", "syntax.py": PLUGINS["syntax.py"]},
-     ["net.toml", "--impl", "syntax.py:f"], "cannot import plug-in"),
+     ["net.toml", "--impl", "syntax.py:f"], "cannot import syntax.py"),
     ({"net.toml": "layers = [3, 2]", "importerr.py": PLUGINS["importerr.py"]},
      ["net.toml", "--impl", "importerr.py:f"], "ModuleNotFoundError"),
     ({"net.toml": "layers = [3, 2]"}, ["net.toml", "--impl-kind", "step"], "needs --impl"),

@@ -225,7 +225,7 @@ def test_the_layer_command_checks_a_layer_file(request, monkeypatch):
     (["--layer", "layers.py:affine_forward", "--shape", "x=4,3", "--arg", "w=[1,"], "not JSON"),
     (["--layer", "layers.py:affine_forward", "--shape", "q=4,3"], "takes no argument 'q'"),
     (["--layer", "layers.py:relu", "--shape", "x=4,3"], "name the backward too"),
-    (["--layer", "nowhere.py:f", "--shape", "x=4,3"], "FILE existing"),
+    (["--layer", "nowhere.py:f", "--shape", "x=4,3"], "'nowhere.py' does not exist"),
     (["--layer", "layers.py:affine_forward", "--shape", "x=100000,100000"], "elements"),
 ])
 def test_a_bad_layer_command_exits_2_with_one_line(request, monkeypatch, argv, phrase):

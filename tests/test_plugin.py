@@ -3,8 +3,9 @@ import pytest
 
 from gradcheck.backprop import Network, backward
 from gradcheck.checks import PluginError, gradcheck
-from gradcheck.checks.adapt import impl_gradient
-from gradcheck.checks.plugin import load_plugin
+from gradcheck.checks.problem import Problem
+from gradcheck.checks.sources import InProcess
+from gradcheck.checks.usercode import load_plugin
 
 
 def net_and_batch(layout="columns", bias=True):
@@ -27,7 +28,7 @@ def test_a_step_is_recovered_exactly_to_rounding_whatever_its_sign_convention(la
         for b, g in zip(biases, nabla_b):
             b += lr * (-g)
 
-    got = impl_gradient(net, x, y, ascent_written_step, "step")
+    got = InProcess(ascent_written_step, "step").gradient(Problem(net, x, y))
     for name in net.names:
         assert np.all(np.abs(got.gradient[name] - exact[name])
                       <= got.extra[name] + 1e-17 * np.abs(exact[name]))

@@ -1,0 +1,257 @@
+"""How to call the user's code: what each of its arguments is, where its parameters are, and
+the forms a batch can be handed to it in.
+
+The roles of the arguments come from their names (``X``, ``input_vector``, ``eta``,
+``mini_batch``, ``W1``); where some required arguments have names of their own, the contract's
+positional order decides, provided it agrees with every name that does say something.  The
+``Plan`` is fixed once made; the ``Form`` (the batch, one example per call, or Nielsen's list of
+pairs) is chosen by ``checks.adapt`` from what the calls show.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .locate import Namespace, arg_slots, find_slots, fresh_args, owner_of
+from .usercode import Calls, PluginError, name_of
+
+__all__ = ["ROLES", "Plan", "Form", "make_plan", "forms", "inputs", "invoke"]
+
+ROLES = {
+    "x": {"x", "X", "inputs", "input", "input_vector", "inputs_list", "input_list", "x_batch",
+          "X_batch", "xs", "features", "a0", "A0", "x_train", "X_train", "data", "sample"},
+    "y": {"y", "Y", "targets", "target", "target_vector", "targets_list", "target_list", "labels",
+          "y_batch", "ys", "t", "T", "y_true", "y_train", "Y_train", "label", "expected"},
+    "lr": {"lr", "eta", "learning_rate", "alpha", "rate", "step_size", "learningrate", "lrate",
+           "learningRate", "learn_rate"},
+    "weights": {"weights", "W", "Ws", "w", "ws", "weight"},
+    "biases": {"biases", "b", "bs", "bias"},
+    "params": {"parameters", "params", "parameter", "theta", "model_params"},
+    "pairs": {"mini_batch", "minibatch", "batch", "training_data", "pairs", "samples", "examples"},
+}
+_ROLE_OF = {name: role for role, names in ROLES.items() for name in names}
+#: the contract's positional orders, by the number of required arguments
+POSITIONAL = {2: ["x", "y"], 3: ["params", "x", "y"], 4: ["weights", "biases", "x", "y"],
+              5: ["weights", "biases", "x", "y", "lr"]}
+_ONE_PARAMETER = re.compile(r"^([WwBb])_?(\d+)$")
+
+
+def _parameter_role(name):
+    """``"param:W1"`` for an argument that names one parameter array (W1, w_2, b1), else None."""
+    match = _ONE_PARAMETER.match(name)
+    return f"param:{match.group(1).upper().replace('B', 'b')}{match.group(2)}" if match else None
+
+
+def roles_of(fn, spec):
+    """({parameter name: role}, the required parameters no role fits)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}, []
+    params = [prm for prm in sig.parameters.values()
+              if prm.kind not in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD)]
+    named = {prm.name: ("lr" if spec.lr == prm.name else _ROLE_OF.get(prm.name)
+                        or _parameter_role(prm.name)) for prm in params}
+    required = [prm.name for prm in params if prm.default is prm.empty]
+    unknown = [n for n in required if named[n] is None]
+    if unknown:
+        order = POSITIONAL.get(len(required))
+        if order and all(named[n] in (None, role) for n, role in zip(required, order)):
+            return dict(zip(required, order)), []
+    roles = {}
+    for name, role in named.items():
+        if role is not None and role not in roles.values():
+            roles[name] = role
+    return roles, unknown
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to call the code: its roles, where its parameters are, which way it lays out
+    examples, where its learning rate goes."""
+
+    fn: object                # what the user named, for messages
+    calls: Calls              # every call into the code goes through this
+    owner: object             # the object (or module namespace) holding the parameters, or None
+    roles: dict               # argument name -> role
+    slots: tuple              # one Slot per parameter
+    rows: bool                # the code keeps examples in rows (x @ W)
+    lr_attr: str | None       # the attribute holding the learning rate, if not an argument
+    labels: str               # "one_hot" or "integers"
+
+    @property
+    def passes_params(self):
+        """The parameters are arguments (weights, biases, a dict, W1, b1, ...)."""
+        given = set(self.roles.values())
+        return bool({"weights", "biases", "params"} & given) or any(
+            r.startswith("param:") for r in given)
+
+    @property
+    def takes_lr(self):
+        return "lr" in self.roles.values() or self.lr_attr is not None
+
+    @property
+    def declared(self):
+        """The reading the signature declares: a function of ``(weights, biases, x, y)`` returns
+        the contract's ``(nabla_w, nabla_b)``."""
+        return "w_b" if {"weights", "biases"} <= set(self.roles.values()) else None
+
+    def root(self, net):
+        """Where the parameters are written for a call: the object, or fresh argument
+        containers."""
+        return fresh_args(net) if self.passes_params else self.owner
+
+
+def make_plan(net, fn, spec):
+    """The ``Plan`` for calling ``fn`` on ``net``'s parameters, or a PluginError saying what the
+    code lacks."""
+    raw, owner = owner_of(fn)
+    roles, unknown = roles_of(raw, spec)
+    if unknown:
+        raise PluginError(f"{name_of(fn)} takes {', '.join(unknown)}, which gradcheck cannot "
+                          "supply; wrap it in a lambda as TARGET (e.g. "
+                          f"'lambda x, y: f(x, y, {unknown[0]}=...)')")
+    if "x" not in roles.values() and "pairs" not in roles.values():
+        raise PluginError(f"{name_of(fn)} takes no batch: none of its arguments is named like "
+                          "x, X, inputs, input_vector or mini_batch")
+    probe = Plan(fn, Calls(raw), owner, roles, (), False, None, spec.labels)
+    slots = tuple(_slots(probe, net, spec))
+    lr_attr = None
+    if "lr" not in roles.values() and owner is not None:
+        names = [spec.lr] if spec.lr else sorted(ROLES["lr"])
+        lr_attr = next((n for n in names if isinstance(getattr(owner, n, None), numbers.Real)
+                        and not isinstance(getattr(owner, n), bool)), None)
+        if spec.lr and lr_attr is None:
+            raise PluginError(f"`impl.lr` = {spec.lr!r}: neither an argument of {name_of(fn)} nor "
+                              "a number on its object")
+    return Plan(fn, probe.calls, owner, roles, slots, _code_rows(net, slots), lr_attr, spec.labels)
+
+
+def _slots(plan, net, spec):
+    if plan.passes_params:
+        named = {r[6:] for r in plan.roles.values() if r.startswith("param:")}
+        missing = [p.name for p in net.params if named and p.name not in named]
+        if missing:
+            raise PluginError(f"{name_of(plan.fn)} takes {', '.join(sorted(named))} but not "
+                              f"{', '.join(missing)}, which the config's network has")
+        if "weights" in plan.roles.values() and net.bias and "biases" not in plan.roles.values():
+            raise PluginError(f"{name_of(plan.fn)} takes weights but no biases, and the config has "
+                              "bias = true: set bias = false, or give the code its biases")
+        return arg_slots(net, plan.roles)
+    if plan.owner is None:
+        raise PluginError(f"{name_of(plan.fn)} is a function that takes no parameters (weights, "
+                          "biases or a parameters dict) and is not a method of an object that "
+                          "holds them")
+    return find_slots(plan.owner, net, spec)
+
+
+def _code_rows(net, slots):
+    """Whether the code lays examples out in rows: its non-square weights as the config has them,
+    or transposed."""
+    weights = [s for s in slots if s.param.kind == "weight" and len(set(s.param.shape)) == 2]
+    flipped = any(s.shape == s.param.shape[::-1] for s in weights)
+    same = any(s.shape == s.param.shape for s in weights)
+    return (net.layout == "rows") != (flipped and not same)
+
+
+@dataclass(frozen=True)
+class Form:
+    """How a batch is handed to the code: whole, one example per call (a column, a row, a flat
+    vector), or as Nielsen's list of (x, y) pairs."""
+
+    call: str                 # "batch", "example" or "pairs"
+    vectors: str = ""         # for "example": "column", "row", "flat", or "" (the code's layout)
+
+    def describe(self, plan):
+        if self.call != "example":
+            return self.call
+        return {"flat": "1-D vectors", "row": "rows (1, n)", "column": "columns (n, 1)",
+                "": "rows (1, n)" if plan.rows else "columns (n, 1)"}[self.vectors]
+
+
+def forms(plan, spec):
+    """The forms the code may take the batch in, in the order tried: the batch first (the
+    contract's), then one example per call; only what the [impl] table or the signature
+    allows."""
+    if spec.call == "example" or (spec.call is None and spec.vectors):
+        return [Form("example", spec.vectors)] if spec.vectors else [Form("example"),
+                                                                      Form("example", "flat")]
+    if spec.call is not None:
+        return [Form(spec.call, spec.vectors or "")]
+    if "pairs" in plan.roles.values():
+        return [Form("pairs")]
+    return [Form("batch"), Form("example"), Form("example", "flat")]
+
+
+def _example(x, k, rows, vectors):
+    """Example k of x (columns layout, (n, m)) as the code wants one example."""
+    col = x[:, k:k + 1]
+    if vectors == "flat":
+        return col[:, 0].copy()
+    if vectors == "row" or (not vectors and rows):
+        return col.T.copy()
+    return col.copy()
+
+
+def _labels(y):
+    """Integer class labels from one-hot (or probability) columns (n, m) -> (m,)."""
+    return np.argmax(y, axis=0).astype(np.int64)
+
+
+def inputs(plan, form, x, y):
+    """[(x, y)] as each call takes them: one call for a batch or for Nielsen's list of pairs,
+    one per example otherwise (x, y in the columns layout, (n, m))."""
+    if form.call == "pairs":
+        return [([(x[:, k:k + 1].copy(), y[:, k:k + 1].copy()) for k in range(x.shape[1])], None)]
+    if form.call == "batch":
+        xs = np.ascontiguousarray(x.T if plan.rows else x)
+        ys = _labels(y) if plan.labels == "integers" else np.ascontiguousarray(y.T if plan.rows else y)
+        return [(xs, ys)]
+    return [(_example(x, k, plan.rows, form.vectors),
+             _labels(y[:, k:k + 1]) if plan.labels == "integers"
+             else _example(y, k, plan.rows, form.vectors))
+            for k in range(x.shape[1])]
+
+
+def invoke(plan, net, x_arg, y_arg, lr):
+    """One call with the network's parameters written into the code's places first:
+    (what it returned, the root its parameters are under)."""
+    root = plan.root(net)
+    values = net.parameters()
+    for s in plan.slots:
+        s.put(root, values[s.param.name])
+    kwargs = {}
+    for name, role in plan.roles.items():
+        if role in ("x", "pairs"):
+            kwargs[name] = x_arg
+        elif role == "y":
+            kwargs[name] = y_arg
+        elif role == "lr":
+            kwargs[name] = lr
+        elif role.startswith("param:"):
+            kwargs[name] = root.params[role[6:]]
+        else:
+            kwargs[name] = getattr(root, role)
+    saved = getattr(plan.owner, plan.lr_attr) if plan.lr_attr else None
+    if plan.lr_attr:
+        setattr(plan.owner, plan.lr_attr, lr)
+    try:
+        return plan.calls(**kwargs), root
+    finally:
+        if plan.lr_attr:
+            setattr(plan.owner, plan.lr_attr, saved)
+
+
+def where_found(plan):
+    """The note saying where the parameters were found on an object or in a module."""
+    if plan.owner is None or plan.passes_params:
+        return None
+    found = ", ".join(f"{s.param.name} = {s.label}" for s in plan.slots)
+    if isinstance(plan.owner, Namespace):
+        return f"parameters found in the module's globals: {found.replace('self.', '')}"
+    return f"parameters found on the {type(plan.owner).__name__} object: {found}"
