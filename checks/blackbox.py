@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compare import KINK, NOT_SAMPLED
 from .differentiate import COMPLEX_STEP, EPS, scheme
 from .rounding import gamma
 
@@ -54,7 +55,7 @@ class Target:
 class NumericResult:
     gradient: dict
     error_bound: dict
-    skipped: dict
+    reasons: dict             # name -> why each entry is not decided (compare's codes)
     evaluations: int
     method: str
 
@@ -107,13 +108,13 @@ def numeric(target, method, sample, rng, precision_eps=EPS):
     (f0, size0), = target.at([{}])
     f0 = float(np.real(f0))
     offsets = [c for c in s.offsets if c != 0]
-    grads, bounds, skipped, evaluations = {}, {}, {}, 0
+    grads, bounds, reasons, evaluations = {}, {}, {}, 0
     for name in target.names:
         a0 = target.arrays[name]
         est, err = np.zeros(a0.shape), np.zeros(a0.shape)
         entries = _entries(a0.size, sample, rng)
-        skip = np.ones(a0.shape, dtype=bool)
-        skip.flat[entries] = False
+        why = np.full(a0.shape, NOT_SAMPLED, dtype=np.uint8)
+        why.flat[entries] = 0
         h = s.step(np.abs(a0.ravel()[entries]))
         moves = [{name: (np.array([k]), np.array([c * hk]))} for k, hk in zip(entries, h)
                  for c in offsets]
@@ -129,9 +130,9 @@ def numeric(target, method, sample, rng, precision_eps=EPS):
             e, b = s.combine(values, hk, rounding)
             est.flat[k], err.flat[k] = float(np.real(e)), float(b)
             if not s.complex and kinked(values, f0, hk, rounding):
-                skip.flat[k] = True
-        grads[name], bounds[name], skipped[name] = est, err, skip
-    return NumericResult(grads, bounds, skipped, evaluations, used)
+                why.flat[k] = KINK
+        grads[name], bounds[name], reasons[name] = est, err, why
+    return NumericResult(grads, bounds, reasons, evaluations, used)
 
 
 def _with_base(offsets, values, f0):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backprop import VARIANTS, UpdateFirst
 from ..backprop.registry import lookup
-from .compare import compare_directional
+from .compare import KINK, UNDEFINED, compare_directional
 from .differentiate import scheme
 from .kinks import find_kinks
 from .numeric import directional, numeric_gradient
@@ -158,14 +158,15 @@ def judge(problem, source, analytic, method, mode, seed, progress):
                       parameters=checks, mode=mode, evaluations=d.evaluations,
                       diagnosis=diagnosis, notes=tuple(notes), **facts)
     numeric = numeric_gradient(problem, method, progress=progress)
-    skipped = numeric.skipped
+    reasons = numeric.reasons
     if undefined is not None:
-        skipped = {n: skipped[n] | undefined[n] for n in net.names}
+        reasons = {n: np.where(undefined[n] & (reasons[n] == 0), UNDEFINED, reasons[n])
+                   for n in net.names}
     tolerance = {n: bounds[n] + numeric.error_bound[n] for n in net.names}
-    notes += numeric_notes(net, numeric, skipped, tolerance, analytic.precision, notes)
+    notes += numeric_notes(net, numeric, reasons, tolerance, analytic.precision, notes)
     evidence = dict(net=net, m=problem.m, per_example=per_example_gradients(problem),
                     catalogue=catalogue(problem), update_first=update_first(problem, analytic))
-    return verdict(net.params, analytic.gradient, numeric.gradient, tolerance, skipped,
+    return verdict(net.params, analytic.gradient, numeric.gradient, tolerance, reasons,
                    notes=notes, evidence=evidence, mode=mode, evaluations=numeric.evaluations,
                    **facts)
 
@@ -203,10 +204,10 @@ def analytic_bounds(problem, analytic):
     return bounds
 
 
-def numeric_notes(net, numeric, skipped, tolerance, precision, notes):
+def numeric_notes(net, numeric, reasons, tolerance, precision, notes):
     """What a reader of the report should know about what was compared."""
     out = []
-    count = sum(int(s.sum()) for s in skipped.values())
+    count = sum(int(np.count_nonzero(r == KINK)) for r in reasons.values())
     if count and not any("kink: the" in n for n in notes):
         out.append(f"{count} entries skipped: their finite-difference steps carry a unit across "
                    "a kink (the complex step never does)")

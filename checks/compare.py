@@ -1,8 +1,17 @@
 """The comparison of an analytic gradient with the numeric one, entry by entry.
 
-Per entry the test is |analytic - numeric| <= tolerance, the tolerance coming from the error
-model (``checks.rounding``) and the numeric scheme, never from a fixed rtol.  The comparison works
-on any arrays described by ``Parameter`` records, a network's W1, b1, ... or a layer's x, w, b.
+Every entry is judged one of three ways:
+
+- it **agrees**: |analytic - numeric| <= tolerance, the tolerance coming from the error model
+  (``checks.rounding``) and the numeric scheme, never from a fixed rtol;
+- it **disagrees**: the difference exceeds every error a correct evaluation could make;
+- it **cannot be decided**, with a reason: a kink or a jump in a derivative the numeric scheme
+  needs lies within its steps (the numeric side says so), the gradient is not defined there, a
+  value or the error bound is not finite, or the rounding bound reaches the gradient's own size
+  (the largest |entry| of the true gradient of its array), so that no verdict is earned.
+
+The comparison works on any arrays described by ``Parameter`` records, a network's W1, b1, ... or
+a layer's x, w, b.
 """
 
 from __future__ import annotations
@@ -11,10 +20,39 @@ import numpy as np
 
 from .report import Entry, ParameterCheck
 
-__all__ = ["compare_arrays", "compare_directional", "relative_error", "WORST"]
+__all__ = ["compare_arrays", "compare_directional", "relative_error", "undecided", "WORST",
+           "REASONS", "KINK", "UNDEFINED", "NOT_FINITE", "SWAMPED", "NOT_SAMPLED"]
 
 #: how many of the worst entries a report keeps per array
 WORST = 5
+
+#: why an entry is not decided, as codes in a uint8 array per parameter (0: it is decided)
+KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED = 1, 2, 3, 4, 5
+REASONS = {KINK: "a kink or a jump in a derivative within the numeric steps",
+           UNDEFINED: "the gradient is not defined there (a unit at its kink)",
+           NOT_FINITE: "a value or its error bound is not finite",
+           SWAMPED: "the rounding bound reaches the size of the gradient",
+           NOT_SAMPLED: "not among the sampled entries"}
+
+
+def no_reasons(shape):
+    """A reason array saying every entry can be decided."""
+    return np.zeros(shape, dtype=np.uint8)
+
+
+def undecided(numeric, tolerance, reasons):
+    """The reasons an entry cannot be decided: those the numeric side gave (``reasons``, or
+    None), then a tolerance or numeric value that is not finite, then a tolerance that reaches
+    the largest |numeric| entry of the array (where that is not zero)."""
+    out = no_reasons(np.shape(numeric)) if reasons is None else np.array(reasons, dtype=np.uint8)
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(numeric), initial=0.0, where=np.isfinite(numeric)))
+        free = out == 0
+        out[free & ~(np.isfinite(tolerance) & np.isfinite(numeric))] = NOT_FINITE
+        free = out == 0
+        if top > 0:
+            out[free & (tolerance >= top)] = SWAMPED
+    return out
 
 
 def relative_error(analytic, numeric, compared=None, err=None):
@@ -80,27 +118,27 @@ def _worst(an, num, err, tol, skip, k=WORST):
         where, an.flat[top].tolist(), num.flat[top].tolist(), tol.flat[top].tolist()))
 
 
-def compare_arrays(params, analytic, numeric, tolerance, skipped):
-    """One ``ParameterCheck`` per record in ``params``: every entry against its tolerance."""
+def compare_arrays(params, analytic, numeric, tolerance, reasons):
+    """One ``ParameterCheck`` per record in ``params``: every entry judged against its tolerance,
+    or not decided for its reason (``reasons``: name -> uint8 codes, see ``undecided``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return tuple(_compare(p, np.asarray(analytic[p.name], dtype=float), numeric[p.name],
-                              tolerance[p.name], skipped[p.name]) for p in params)
+                              tolerance[p.name], reasons[p.name]) for p in params)
 
 
-def _compare(p, an, num, tol, skip):
+def _compare(p, an, num, tol, why):
     """The ``ParameterCheck`` of one array."""
     err = np.abs(an - num)
-    bad = ~(err <= tol)                                          # NaN counts as a mismatch
-    any_skip = bool(skip.any())
-    if any_skip:
-        bad &= ~skip
+    skip = why != 0
+    bad = ~(err <= tol) & ~skip                                  # NaN counts as a mismatch
     mismatches = int(np.count_nonzero(bad))
+    counts = np.bincount(why.ravel(), minlength=len(REASONS) + 1)
     return ParameterCheck(
         name=p.name, connects=p.connects, shape=tuple(an.shape), passed=mismatches == 0,
-        max_relative_error=relative_error(an, num, ~skip if any_skip else None, err),
-        checked=int(an.size - (skip.sum() if any_skip else 0)), mismatches=mismatches,
-        skipped=int(skip.sum()) if any_skip else 0,
-        worst=_worst(an, num, err, tol, skip if any_skip else None))
+        max_relative_error=relative_error(an, num, ~skip if skip.any() else None, err),
+        checked=int(an.size - skip.sum()), mismatches=mismatches, skipped=int(skip.sum()),
+        worst=_worst(an, num, err, tol, skip if skip.any() else None),
+        undecided={REASONS[code]: int(n) for code, n in enumerate(counts) if code and n})
 
 
 def compare_directional(params, analytic, directional, tolerance=None):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..backprop import Parameter
 from .blackbox import Target, complex_safe, numeric
+from .compare import KINK
 from .differentiate import EPS
 from .heap import keep_freed_memory
 from .layers import InProcessLayer, moved_values
@@ -77,13 +78,14 @@ def _report(name, params, analytic, numeric_side, K, evidence):
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
     tol = _tolerance(params, analytic, numeric_side, K, precision)
     notes = []
-    skipped = sum(int(s.sum()) for s in numeric_side.skipped.values())
-    if skipped and numeric_side.method != "complex_step":
-        notes.append(f"{skipped} entries not compared: a kink (max, abs, a comparison) lies "
-                     "within their finite-difference steps, where the gradient is not defined")
+    kinks = sum(int(np.count_nonzero(r == KINK)) for r in numeric_side.reasons.values())
+    if kinks:
+        notes.append(f"{kinks} entries not compared: a kink (max, abs, a comparison) or a jump in "
+                     "a derivative lies within their finite-difference steps, where the "
+                     "scheme's error estimate does not hold")
     if precision is not FLOAT64:
         notes.append(f"the gradient came back in {precision} and was judged at its rounding")
-    return verdict(params, analytic, numeric_side.gradient, tol, numeric_side.skipped,
+    return verdict(params, analytic, numeric_side.gradient, tol, numeric_side.reasons,
                    notes=notes, evidence=evidence, target=name,
                    method=numeric_side.method, mode="full",
                    evaluations=numeric_side.evaluations,

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compare import KINK, no_reasons
 from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
 
 __all__ = ["NumericGradient", "Directional", "Workspace", "numeric_gradient", "directional",
@@ -153,7 +154,7 @@ class NumericGradient:
 
     gradient: dict            # name -> estimate
     error_bound: dict         # name -> bound on |estimate - exact| per entry
-    skipped: dict             # name -> bool mask of entries not compared (a kink crossed)
+    reasons: dict             # name -> why each entry is not decided (compare.KINK), 0: it is
     evaluations: int          # evaluations of the layers above a perturbed unit or entry
     method: str
 
@@ -203,8 +204,8 @@ def numeric_gradient(problem, method="complex_step", progress=None):
             grad[f"b{l}"] = net.from_columns(r * D[l].sum(axis=1, keepdims=True))
     structural, floor = problem.rounding(), problem.complex_step_floor
     bound = {name: structural[name] + floor[name] for name in grad}
-    skipped = {name: np.zeros(v.shape, dtype=bool) for name, v in grad.items()}
-    return NumericGradient(grad, bound, skipped, total, s.name)
+    reasons = {name: no_reasons(v.shape) for name, v in grad.items()}
+    return NumericGradient(grad, bound, reasons, total, s.name)
 
 
 def cost_rounding(problem, values_size):
@@ -285,7 +286,7 @@ def _finite_differences(problem, s, progress):
     net, f, m = problem.net, problem.forward, problem.m
     W, b = net.columns()
     C0, structural = problem.cost, problem.rounding()
-    grad, bound, skipped = {}, {}, {}
+    grad, bound, reasons = {}, {}, {}
     evaluations = done = 0
     # A smooth network bounds each entry's |f'''| from one third derivative per unit (see
     # ``third_derivatives``), so a scheme that has the form needs no second step per entry.
@@ -333,8 +334,8 @@ def _finite_differences(problem, s, progress):
                 progress(done, net.theta.size)
         grad[p.name] = net.from_columns(est.reshape(value.shape))
         bound[p.name] = net.from_columns(err.reshape(value.shape)) + structural[p.name]
-        skipped[p.name] = net.from_columns(skip.reshape(value.shape))
-    return NumericGradient(grad, bound, skipped, evaluations, s.name)
+        reasons[p.name] = net.from_columns(np.where(skip, KINK, 0).astype(np.uint8).reshape(value.shape))
+    return NumericGradient(grad, bound, reasons, evaluations, s.name)
 
 
 @dataclass(frozen=True)

@@ -53,15 +53,16 @@ class ParameterCheck:
     max_relative_error: float
     checked: int              # entries compared
     mismatches: int           # entries outside their tolerance
-    skipped: int = 0          # entries not compared (at or across a kink)
+    skipped: int = 0          # entries not decided, for any reason
     worst: tuple = ()         # the worst entries, worst first
+    undecided: dict = field(default_factory=dict)  # why entries were not decided: reason -> count
 
     def to_dict(self):
         return {
             "name": self.name, "connects": self.connects, "shape": list(self.shape),
             "passed": self.passed, "max_relative_error": finite_or_none(self.max_relative_error),
             "checked": self.checked, "mismatches": self.mismatches, "skipped": self.skipped,
-            "worst": [e.to_dict() for e in self.worst],
+            "undecided": dict(self.undecided), "worst": [e.to_dict() for e in self.worst],
         }
 
 
@@ -69,8 +70,10 @@ class ParameterCheck:
 class Report:
     """The outcome of a check.
 
-    ``passed``: every compared entry is within its tolerance, which comes from the error model
-    (``checks.rounding``), not from a fixed threshold.  ``max_relative_error``: the largest of the
+    ``passed``: every entry that could be decided agrees with the numeric gradient within its
+    tolerance, which comes from the error model (``checks.rounding``), not from a fixed
+    threshold, and some entry could be.  ``bool(report)`` is ``passed``, so ``assert
+    gradcheck(...)`` fails on a wrong gradient.  ``max_relative_error``: the largest of the
     arrays' (see ``ParameterCheck``).  ``diagnosis``: what is wrong, in plain words, when it failed.
     ``precision``: the precision the gradient was judged at (float64, or float32 where the code
     computed in it).
@@ -97,6 +100,23 @@ class Report:
                 f"target={self.target!r}, failing={failing!r}, method={self.method!r}, "
                 f"mode={self.mode!r})")
 
+    def __bool__(self):
+        return bool(self.passed)
+
+    @property
+    def decided(self):
+        """Whether any entry could be decided (agree or disagree)."""
+        return any(p.checked for p in self.parameters)
+
+    @property
+    def undecided(self):
+        """reason -> how many entries could not be decided for it, over every array."""
+        out = {}
+        for p in self.parameters:
+            for reason, n in p.undecided.items():
+                out[reason] = out.get(reason, 0) + n
+        return out
+
     def parameter(self, name):
         for p in self.parameters:
             if p.name == name:
@@ -112,6 +132,8 @@ class Report:
             "passed": self.passed,
             "max_relative_error": finite_or_none(self.max_relative_error),
             "parameters": [p.to_dict() for p in self.parameters],
+            "decided": self.decided,
+            "undecided": self.undecided,
             "target": self.target,
             "method": self.method,
             "mode": self.mode,

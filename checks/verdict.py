@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compare import compare_arrays
+from .compare import compare_arrays, undecided
 from .diagnose import Evidence, diagnose
 from .report import Report
 
 __all__ = ["verdict"]
 
 
-def verdict(params, analytic, numeric, tolerance, skipped, *, notes, evidence, **facts):
-    """The ``Report``: every entry of every array in ``params`` against its tolerance.
+def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, **facts):
+    """The ``Report``: every entry of every array in ``params`` agrees with the numeric gradient
+    within its tolerance, disagrees, or cannot be decided (``reasons``: the numeric side's codes,
+    to which ``compare.undecided`` adds its own).  Passed: nothing disagrees, and something was
+    decided.
 
     ``evidence``: what the diagnosis may use beyond the arrays (``Evidence``'s keywords: the
     network, per-example gradients, the catalogue, a layer's inputs); it is only built into a
@@ -25,12 +28,15 @@ def verdict(params, analytic, numeric, tolerance, skipped, *, notes, evidence, *
     mode, evaluations, network, precision).
     """
     analytic = {p.name: np.asarray(analytic[p.name], dtype=float) for p in params}
-    checks = compare_arrays(params, analytic, numeric, tolerance, skipped)
+    reasons = {p.name: undecided(numeric[p.name], tolerance[p.name], reasons[p.name])
+               for p in params}
+    checks = compare_arrays(params, analytic, numeric, tolerance, reasons)
     diagnosis, findings = "", ()
     if not all(p.passed for p in checks):
-        diagnosis, findings = diagnose(Evidence(params, analytic, numeric, tolerance, skipped,
+        diagnosis, findings = diagnose(Evidence(params, analytic, numeric, tolerance,
+                                                {n: r != 0 for n, r in reasons.items()},
                                                 **evidence))
-    return Report(passed=all(p.passed for p in checks),
+    return Report(passed=all(p.passed for p in checks) and any(p.checked for p in checks),
                   max_relative_error=max((p.max_relative_error for p in checks), default=0.0),
                   parameters=checks, diagnosis=diagnosis, findings=findings, notes=tuple(notes),
                   arrays={p.name: (analytic[p.name], numeric[p.name], tolerance[p.name])

@@ -81,8 +81,8 @@ def test_finite_differences_skip_entries_whose_steps_cross_a_relu_kink():
                   weights=[np.array([[1e-9]]), np.array([[2.0]])])
     x = np.array([[1.0]])  # z^1 = 1e-9: a central step of 6e-6 in W1 crosses the kink
     ng = numeric_gradient(Problem(net, x, np.array([[1.0]])), "central")
-    assert ng.skipped["W1"].all() and not ng.skipped["W2"].any()
-    assert numeric_gradient(Problem(net, x, np.array([[1.0]]))).skipped["W1"].sum() == 0
+    assert ng.reasons["W1"].all() and not ng.reasons["W2"].any()
+    assert numeric_gradient(Problem(net, x, np.array([[1.0]]))).reasons["W1"].sum() == 0
 
 
 def test_the_directional_derivative_is_the_gradient_along_the_direction():

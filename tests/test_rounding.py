@@ -37,7 +37,7 @@ REGIMES = {
 def test_correct_code_passes_in_every_style_and_regime(style, regime, data):
     net, x, y = data.draw(REGIMES[regime])
     report = gradcheck(net, x, y, impl=STYLES[style](net))
-    assert report.passed, f"{style}, {regime}\n{report}"
+    assert not report.failing, f"{style}, {regime}\n{report}"  # never called wrong
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
@@ -46,7 +46,7 @@ def test_correct_code_passes_in_every_style_and_regime(style, regime, data):
 def test_each_style_passes_on_every_network(style, problem):
     net, x, y = problem
     report = gradcheck(net, x, y, impl=STYLES[style](net))
-    assert report.passed, str(report)
+    assert not report.failing, str(report)  # never called wrong (some entries may be undecided)
 
 
 @settings(max_examples=SOME)
