@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Softplus
+from .activations import Sigmoid, Softplus
 
 __all__ = ["Loss", "HalfSquaredError", "SquaredError", "BinaryCrossEntropy",
            "CategoricalCrossEntropy", "LOSSES", "TARGETS"]
 
 _SOFTPLUS = Softplus()
+_SIGMOID = Sigmoid()
 
 #: the kinds of target a loss takes: any real numbers, numbers in [0, 1], one-hot columns
 TARGETS = ("real", "probability", "one_hot")
@@ -159,16 +160,31 @@ class CategoricalCrossEntropy(Loss):
         return -(y * sigma.log(z)).sum(axis=-2)
 
     def gradient(self, a, y):
-        return -y / a
+        # -y / a, and 0 where y = 0 (its term y log a is 0 however small a is; 0 / 0 is not)
+        out = np.zeros(np.broadcast(a, y).shape, dtype=np.result_type(a, y, float))
+        return np.divide(-y, a, out=out, where=(y != 0))
 
     def gradient_scale(self, a, y):
-        return np.abs(y / a)
+        return np.abs(self.gradient(a, y))
 
     def paired_delta(self, a, y):
         return a * y.sum(axis=-2, keepdims=True) - y
 
     def paired_scale(self, a, y):
         return np.abs(a) * np.abs(y).sum(axis=-2, keepdims=True) + np.abs(y)
+
+    def delta(self, z, a, y, sigma):
+        if sigma.name == "sigmoid":
+            # -y/a times a (1 - a) is -y (1 - a) = -y sigma(-z): no division by an a that may
+            # round to 0 (the chain rule through -y/a is 0 * inf there)
+            return -y * _SIGMOID(-z)
+        return super().delta(z, a, y, sigma)
+
+    def delta_scale(self, z, a, y, sigma):
+        if sigma.name == "sigmoid":
+            # written -y (1 - a): 1 - a is accurate to eps absolute, not relative, once a nears 1
+            return np.abs(y) * (1 + np.abs(a))
+        return super().delta_scale(z, a, y, sigma)
 
 
 #: Registry: the names a config may use.

@@ -154,14 +154,18 @@ class CodeReader:
 
     def _gradient_or_new_parameters(self, net, seen, x_arg, y_arg, lr):
         """Arrays returned with the parameters left alone: new parameters when they move with
-        the learning rate (a second call at twice it tells), else the gradient."""
+        the learning rate (a second call at twice it tells) or are the parameters' own values
+        (a step whose gradient moved nothing), else the gradient."""
         if not self.plan.takes_lr or seen.reading.reader == "beside":
             return "gradient", seen.reading.reader
         again = self._observe(net, x_arg, y_arg, 2 * lr)
         moved = isinstance(again.reading, Reading) and not all(
             _same_values(again.reading.arrays[n], seen.reading.arrays[n])
             for n in seen.reading.arrays)
-        return ("step" if moved else "gradient"), seen.reading.reader
+        # the parameters themselves, unmoved: a step whose gradient moved nothing
+        written = _written(self.plan, net)
+        unmoved = all(_same_values(a, written[n]) for n, a in seen.reading.arrays.items())
+        return ("step" if moved or unmoved else "gradient"), seen.reading.reader
 
     def _nothing_moved(self, seen, what):
         """Nothing returned and nothing moved: a step whose gradient moved nothing, if the code

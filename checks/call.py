@@ -13,11 +13,12 @@ from __future__ import annotations
 import inspect
 import numbers
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .locate import Namespace, arg_slots, find_slots, fresh_args, owner_of
+from .readers import declared_by_source
 from .usercode import Calls, PluginError, name_of
 
 __all__ = ["ROLES", "Plan", "Form", "make_plan", "forms", "inputs", "invoke"]
@@ -35,6 +36,10 @@ ROLES = {
     "pairs": {"mini_batch", "minibatch", "batch", "training_data", "pairs", "samples", "examples"},
 }
 _ROLE_OF = {name: role for role, names in ROLES.items() for name in names}
+#: names of an argument that holds one example (python-course's input_vector, MYONN's
+#: inputs_list): such code is called one example at a time first
+ONE_EXAMPLE = {"input_vector", "input", "sample", "inputs_list", "input_list", "x_i", "xi",
+               "example", "single_input"}
 #: the contract's positional orders, by the number of required arguments
 POSITIONAL = {2: ["x", "y"], 3: ["params", "x", "y"], 4: ["weights", "biases", "x", "y"],
               5: ["weights", "biases", "x", "y", "lr"]}
@@ -83,6 +88,7 @@ class Plan:
     rows: bool                # the code keeps examples in rows (x @ W)
     lr_attr: str | None       # the attribute holding the learning rate, if not an argument
     labels: str               # "one_hot" or "integers"
+    declared: str | None = None  # the reading the code declares (readers' names), if any
 
     @property
     def passes_params(self):
@@ -94,12 +100,6 @@ class Plan:
     @property
     def takes_lr(self):
         return "lr" in self.roles.values() or self.lr_attr is not None
-
-    @property
-    def declared(self):
-        """The reading the signature declares: a function of ``(weights, biases, x, y)`` returns
-        the contract's ``(nabla_w, nabla_b)``."""
-        return "w_b" if {"weights", "biases"} <= set(self.roles.values()) else None
 
     def root(self, net):
         """Where the parameters are written for a call: the object, or fresh argument
@@ -129,7 +129,20 @@ def make_plan(net, fn, spec):
         if spec.lr and lr_attr is None:
             raise PluginError(f"`impl.lr` = {spec.lr!r}: neither an argument of {name_of(fn)} nor "
                               "a number on its object")
-    return Plan(fn, probe.calls, owner, roles, slots, _code_rows(net, slots), lr_attr, spec.labels)
+    rows = _code_rows(net, slots)
+    if not probe.passes_params:
+        slots = _oriented(net, slots, rows)
+    return Plan(fn, probe.calls, owner, roles, slots, rows, lr_attr, spec.labels,
+                _declared(fn, roles))
+
+
+def _declared(fn, roles):
+    """The reading the code declares: a function of ``(weights, biases, x, y)`` returns the
+    contract's ``(nabla_w, nabla_b)``; else what its return statement names
+    (``return (nabla_b, nabla_w)``)."""
+    if {"weights", "biases"} <= set(roles.values()):
+        return "w_b"
+    return declared_by_source(fn)
 
 
 def _slots(plan, net, spec):
@@ -151,12 +164,26 @@ def _slots(plan, net, spec):
 
 
 def _code_rows(net, slots):
-    """Whether the code lays examples out in rows: its non-square weights as the config has them,
-    or transposed."""
+    """Whether the code lays examples out in rows (x @ W): its non-square weights as the config
+    has them, or transposed; where every weight is square, its biases ((1, n) rows, (n, 1)
+    columns); where they cannot tell either, the config's layout, which describes the code."""
     weights = [s for s in slots if s.param.kind == "weight" and len(set(s.param.shape)) == 2]
-    flipped = any(s.shape == s.param.shape[::-1] for s in weights)
-    same = any(s.shape == s.param.shape for s in weights)
-    return (net.layout == "rows") != (flipped and not same)
+    if weights:
+        flipped = any(s.shape == s.param.shape[::-1] for s in weights)
+        same = any(s.shape == s.param.shape for s in weights)
+        return (net.layout == "rows") != (flipped and not same)
+    for s in slots:
+        if s.param.kind == "bias" and len(s.shape) == 2 and max(s.shape) > 1:
+            return s.shape[0] == 1
+    return net.layout == "rows"
+
+
+def _oriented(net, slots, rows):
+    """The slots with every weight marked transposed where the code's layout is not the
+    config's (a square weight cannot show it by its shape)."""
+    flip = rows != (net.layout == "rows")
+    return tuple(replace(s, transposed=flip and s.param.kind == "weight" and len(s.shape) == 2)
+                 for s in slots)
 
 
 @dataclass(frozen=True)
@@ -176,8 +203,9 @@ class Form:
 
 def forms(plan, spec):
     """The forms the code may take the batch in, in the order tried: the batch first (the
-    contract's), then one example per call; only what the [impl] table or the signature
-    allows."""
+    contract's), then one example per call, unless the code names its input as one example
+    (``input_vector``), when one example per call comes first; only what the [impl] table or the
+    signature allows."""
     if spec.call == "example" or (spec.call is None and spec.vectors):
         return [Form("example", spec.vectors)] if spec.vectors else [Form("example"),
                                                                       Form("example", "flat")]
@@ -185,7 +213,10 @@ def forms(plan, spec):
         return [Form(spec.call, spec.vectors or "")]
     if "pairs" in plan.roles.values():
         return [Form("pairs")]
-    return [Form("batch"), Form("example"), Form("example", "flat")]
+    per_example = [Form("example"), Form("example", "flat")]
+    if any(role == "x" and name in ONE_EXAMPLE for name, role in plan.roles.items()):
+        return per_example + [Form("batch")]
+    return [Form("batch")] + per_example
 
 
 def _example(x, k, rows, vectors):

@@ -21,18 +21,20 @@ import numpy as np
 from .report import Entry, ParameterCheck
 
 __all__ = ["compare_arrays", "compare_directional", "relative_error", "undecided", "WORST",
-           "REASONS", "KINK", "UNDEFINED", "NOT_FINITE", "SWAMPED", "NOT_SAMPLED"]
+           "REASONS", "KINK", "UNDEFINED", "NOT_FINITE", "SWAMPED", "NOT_SAMPLED", "ESTIMATE"]
 
 #: how many of the worst entries a report keeps per array
 WORST = 5
 
 #: why an entry is not decided, as codes in a uint8 array per parameter (0: it is decided)
-KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED = 1, 2, 3, 4, 5
+KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED, ESTIMATE = 1, 2, 3, 4, 5, 6
 REASONS = {KINK: "a kink or a jump in a derivative within the numeric steps",
            UNDEFINED: "the gradient is not defined there (a unit at its kink)",
            NOT_FINITE: "a value or its error bound is not finite",
            SWAMPED: "the rounding bound reaches the size of the gradient",
-           NOT_SAMPLED: "not among the sampled entries"}
+           NOT_SAMPLED: "not among the sampled entries",
+           ESTIMATE: "the finite-difference error estimate does not hold (the exact complex "
+                     "step agrees with the code)"}
 
 
 def no_reasons(shape):
@@ -40,17 +42,21 @@ def no_reasons(shape):
     return np.zeros(shape, dtype=np.uint8)
 
 
-def undecided(numeric, tolerance, reasons):
+def undecided(numeric, tolerance, reasons, narrow=False):
     """The reasons an entry cannot be decided: those the numeric side gave (``reasons``, or
-    None), then a tolerance or numeric value that is not finite, then a tolerance that reaches
-    the largest |numeric| entry of the array (where that is not zero)."""
+    None), then a tolerance or numeric value that is not finite, then, for a gradient computed
+    in a precision narrower than float64 (``narrow``), a tolerance that reaches the largest
+    |numeric| entry of the array: at that precision the array cannot be judged (a float16
+    gradient of a large network is within its rounding bound whatever it is).  In float64 a
+    tolerance that large only meets a true gradient at the level of rounding itself, and a code
+    value within it agrees with it as far as anything can."""
     out = no_reasons(np.shape(numeric)) if reasons is None else np.array(reasons, dtype=np.uint8)
     with np.errstate(invalid="ignore"):
         top = float(np.max(np.abs(numeric), initial=0.0, where=np.isfinite(numeric)))
         free = out == 0
         out[free & ~(np.isfinite(tolerance) & np.isfinite(numeric))] = NOT_FINITE
         free = out == 0
-        if top > 0:
+        if narrow and top > 0:
             out[free & (tolerance >= top)] = SWAMPED
     return out
 

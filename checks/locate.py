@@ -40,6 +40,7 @@ class Slot:
     path: tuple               # (("attr", "params"), ("item", "W1")), (("attr", "dense1"), ...)
     shape: tuple              # the shape the code uses
     dtype: np.dtype
+    transposed: bool = False  # the code keeps this weight in the other layout than the config
 
     @staticmethod
     def walk(root, path):
@@ -66,8 +67,10 @@ class Slot:
 
     def to_code(self, value):
         value = np.asarray(value)
+        if self.transposed:
+            value = value.T
         if value.shape != self.shape:
-            value = value.T if value.T.shape == self.shape else value.reshape(self.shape)
+            value = value.reshape(self.shape)
         return np.array(value, dtype=self.dtype)
 
     def to_config(self, value, what):
@@ -78,10 +81,10 @@ class Slot:
         if a.dtype.kind not in "biuf" or a.dtype == bool:
             raise PluginError(f"{what} {self.param.name} with dtype {a.dtype}; expected real "
                               "numbers")
+        if self.transposed and a.ndim == 2 and a.T.shape == target:
+            return a.T
         if a.shape == target:
             return a
-        if a.shape == self.shape and a.T.shape == target and self.shape != target:
-            return a.T
         if self.param.kind == "bias" and a.size == int(np.prod(target)) and a.ndim <= 2 and (
                 a.ndim < 2 or 1 in a.shape):
             return a.reshape(target)
@@ -203,6 +206,24 @@ def _name(path):
     return str(path[-1][1])
 
 
+def _kind_name(path):
+    """The name that says what an array is: the last named step of its path (``weights`` for
+    ``self.weights[0]``, ``W1`` for ``self.params["W1"]``)."""
+    return next((str(key) for _, key in reversed(path) if isinstance(key, str)), "")
+
+
+def _layer_of(path):
+    """The layer the path names, counted from 1: a number in its last named step (``W2``,
+    ``dense1``), else a list position (``weights[0]`` is layer 1); None where it names none."""
+    for _, key in reversed(path):
+        if isinstance(key, int):
+            return key + 1
+        number = _number(key)
+        if number is not None:
+            return number
+    return None
+
+
 def _looks_like(name, kind):
     lower = name.lower().lstrip("_")
     if kind == "bias":
@@ -215,11 +236,6 @@ def _number(name):
     return int(found[-1]) if found else None
 
 
-def _position(path):
-    """The position of a list item, for telling same-shaped arrays apart."""
-    return path[-1][1] if path[-1][0] == "item" and isinstance(path[-1][1], int) else None
-
-
 def _parameters_only(cands):
     """The candidates that are not gradients kept beside parameters (``grad*``, or ``dW`` where
     ``W`` is a candidate too)."""
@@ -230,13 +246,12 @@ def _parameters_only(cands):
 
 
 def _best(p, cands, used):
-    """The candidate for parameter p: of its shape, with a name like its kind, the layer's
-    number, then the position in a list, then the first."""
+    """The candidate for parameter p: of its shape, with a name like its kind (``weights``,
+    ``W2``, ``b``), of its layer (``W2``, ``dense2``, the second of a list), then the first."""
     fits = [(path, v) for path, v in cands if path not in used and v.shape in _shapes(p)]
-    typed = [c for c in fits if _looks_like(_name(c[0]), p.kind)] or fits
+    typed = [c for c in fits if _looks_like(_kind_name(c[0]), p.kind)] or fits
     if len(typed) > 1:
-        typed = ([c for c in typed if _number(_name(c[0])) == p.layer]
-                 or [c for c in typed if _position(c[0]) == p.layer - 1] or typed)
+        typed = [c for c in typed if _layer_of(c[0]) == p.layer] or typed
     return typed[0] if typed else None
 
 

@@ -17,14 +17,18 @@ A new reading is one reader here, added to ``READERS``, and its test.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import numbers
 import re
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Reading", "Ambiguous", "Reader", "READERS", "read", "explain", "is_scalar", "fits",
-           "key_for"]
+           "key_for", "declared_by_source"]
 
 
 def is_scalar(v):
@@ -201,6 +205,43 @@ READERS = (Keyed(), OneArray(), WeightsThenBiases(), BiasesThenWeights(), Weight
            PerLayer(), Flat(), FlatWeightsFirst())
 READER_WORDS = {r.name: r.words for r in READERS} | {
     "beside": "gradients written beside the parameters (layer.dweights, self.grads['W1'])"}
+
+
+_BIAS = re.compile(r"^(nabla_?|d_?|grad_?|delta_?|g_?)?(b|bias|biases|bs)(_?\d*|_grad|_grads)?$",
+                   re.IGNORECASE)
+_WEIGHT = re.compile(r"^(nabla_?|d_?|grad_?|delta_?|g_?)?(w|weight|weights|ws)(_?\d*|_grad|_grads)?$",
+                     re.IGNORECASE)
+
+
+def _role_of_name(name):
+    return "b" if _BIAS.match(name) else "w" if _WEIGHT.match(name) else None
+
+
+def declared_by_source(fn):
+    """The reading the code's own return statement names, or None: ``return (nabla_b,
+    nabla_w)`` declares "b_w", ``return nabla_w, nabla_b`` "w_b".  Evidence from the code: used
+    where the arrays' shapes cannot tell (a network whose weights and biases are the same shape)."""
+    inner = fn
+    while True:
+        inner = getattr(inner, "fn", inner)  # gradcheck's named target
+        if isinstance(inner, functools.partial):
+            inner = inner.func
+        elif hasattr(inner, "__func__"):
+            inner = inner.__func__
+        else:
+            break
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(inner)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and isinstance(node.value, (ast.Tuple, ast.List)) and len(
+                node.value.elts) == 2 and all(isinstance(e, ast.Name) for e in node.value.elts):
+            roles = tuple(_role_of_name(e.id) for e in node.value.elts)
+            if roles in (("w", "b"), ("b", "w")):
+                found.add("_".join(roles))
+    return found.pop() if len(found) == 1 else None
 
 
 def peel_loss(value):

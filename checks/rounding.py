@@ -21,7 +21,8 @@ of 1e-93 becomes 0, and that is a correct evaluation too.
 Each elementary function (sigma, sigma', the loss's delta) is assumed accurate to c = 4 units of
 its own scale: ``Activation.value_scale`` for a = sigma(z) (|a| for 1/(1 + e^-z); 1 for tanh and
 softplus, whose usual formulas cancel), ``Activation.prime_scale`` for sigma' (|a| where
-a (1 - a) is used), ``Loss.delta_scale`` for delta^L.  Parameters and inputs given to code that
+a (1 - a) is used), ``Loss.delta_scale`` for delta^L.  A product with a zero factor (a slope of
+0, a dead unit) carries no error, however large the other factor's bound.  Parameters and inputs given to code that
 computes in a narrower precision are first rounded to it (``rho`` = u, else 0).
 
 Forward pass, for l = 1 ... L (E_z, E_a the errors of z^l, a^l):
@@ -35,12 +36,15 @@ Forward pass, for l = 1 ... L (E_z, E_a the errors of z^l, a^l):
 Backward pass.  B^l bounds |delta^l|: B^L = |D^L| (D^L = dC_x/dz^L, from the complex step), and
 B^l = |sigma'(z^l)| (|W^{l+1}|^T B^{l+1}).  The error of delta^l:
 
-    E_d^L = |H^L| E_z^L + c u t^L + c eta   H^L = d delta^L / dz^L, t^L = Loss.delta_scale
+    E_d^L = |H^L| E_z^L + |G^L| c (u v^L + eta) + c u t^L + c eta
+                        H^L = d delta^L / dz^L, G^L = d delta^L / da^L, t^L = Loss.delta_scale
     E_d^l = |sigma'(z^l)| (|W^{l+1}|^T E_d^{l+1} + gamma(n_{l+1}) |W^{l+1}|^T B^{l+1}
                            + (n_{l+1} + 2) eta)
             + (|W^{l+1}|^T B^{l+1}) (|sigma''(z^l)| E_z^l + c u s^l + c eta) + c eta
                                                                         s^l = prime_scale
 
+G^L carries the output's own rounding (c u v^L) into delta^L: a - y with a tanh output written
+(e^2z - 1) / (e^2z + 1) is off by eps absolute, not relative to a.
 The first line of E_d^l carries the error from above and the rounding of the product with W^T;
 the second, the error of sigma'(z^l): computed at a wrong z (sigma'' E_z) and rounded.  |H^L| E_z^L
 is exact for elementwise outputs (H^L is diagonal: one complex step of delta^L along E_z^L gives
@@ -109,6 +113,13 @@ def gamma(n, u):
     return nu / (1 - nu) if nu < 1 else np.inf
 
 
+def _times(factor, value):
+    """factor * value with 0 wherever the factor is 0: an error cannot pass through a zero slope
+    or a zero weight, however large (0 * inf would otherwise be NaN)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(factor == 0, 0.0, factor * value)
+
+
 def abs_weights(net):
     """|W^l| for l = 1 ... L in the columns layout (index 0 None), computed once per check."""
     W, _ = net.columns()
@@ -131,7 +142,7 @@ def forward_errors(net, f, u, rho, eta, absW):
                    + (net.layers[l - 1] + 2) * eta)
         sigma = net.sigmas[l - 1]
         if sigma.elementwise:
-            spread = np.abs(sigma.prime(f.z[l])) * E_z[l]
+            spread = _times(np.abs(sigma.prime(f.z[l])), E_z[l])
         else:  # softmax: |J| e <= a e + a (a . e)
             a = f.a[l]
             spread = a * E_z[l] + a * (a * E_z[l]).sum(axis=0, keepdims=True)
@@ -163,8 +174,22 @@ def delta_bounds(net, f, D_L, absW):
     B = [None] * (net.L + 1)
     B[net.L] = np.abs(D_L)
     for l in range(net.L - 1, 0, -1):
-        B[l] = np.abs(net.sigmas[l - 1].prime(f.z[l])) * (absW[l + 1].T @ B[l + 1])
+        B[l] = _times(np.abs(net.sigmas[l - 1].prime(f.z[l])), absW[l + 1].T @ B[l + 1])
     return B
+
+
+def output_value_error(net, f, y, e):
+    """|d delta^L / d a^L| e: the error of delta^L from an error e in the computed output a^L
+    itself (a tanh written (e^2z - 1) / (e^2z + 1) is accurate to eps absolute, not relative);
+    for an elementwise output, by a complex step in a alone.  A softmax, accurate relative to
+    its value, is covered by the loss's own delta_scale."""
+    sigma, loss = net.sigmas[-1], net.loss
+    if not sigma.elementwise:
+        return np.zeros_like(e)
+    h = COMPLEX_STEP
+    with np.errstate(all="ignore"):
+        moved = loss.delta(f.z[-1], f.a[-1] + 1j * h * e, y, sigma)
+    return np.abs(moved.imag) / h
 
 
 def gradient_error(problem, precision=FLOAT64, *, inputs_rounded=False):
@@ -174,25 +199,42 @@ def gradient_error(problem, precision=FLOAT64, *, inputs_rounded=False):
     ``inputs_rounded``: the code received (or converted) its parameters and batch in
     ``precision``, so rho = u.
     """
-    net, f, y, D_L = problem.net, problem.forward, problem.y_cols, problem.D_L
     u, eta = precision.eps, precision.tiny
     rho = u if inputs_rounded else 0.0
-    W, _ = net.columns()
-    absW, B = problem.absW, problem.B
-    L, m = net.L, problem.m
-    c = C_ELEMENTARY
-    E_z, E_a = problem.forward_errors(precision, inputs_rounded)
-    t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, net.sigmas[-1])
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        E_z, E_a = problem.forward_errors(precision, inputs_rounded)
+        E_d = _delta_errors(problem, E_z, u, eta, rho)
+        return _gradient_bounds(problem, E_d, E_a, u, eta)
+
+
+def _delta_errors(problem, E_z, u, eta, rho):
+    """E_d^l for l = 1 ... L (see the module docstring); an output's own value error included."""
+    net, f, y, D_L, absW, B = (problem.net, problem.forward, problem.y_cols, problem.D_L,
+                               problem.absW, problem.B)
+    L, c = net.L, C_ELEMENTARY
+    sigma_L = net.sigmas[-1]
+    t_L = net.loss.delta_scale(f.z[-1], f.a[-1], y, sigma_L)
+    own = c * (u * sigma_L.value_scale(f.z[-1], f.a[-1]) + eta)
     E_d = [None] * (L + 1)
-    E_d[L] = output_curvature(net, f, y, E_z[L]) + c * (u * t_L + eta) + rho * np.abs(D_L)
+    E_d[L] = (output_curvature(net, f, y, E_z[L]) + output_value_error(net, f, y, own)
+              + c * (u * t_L + eta) + rho * np.abs(D_L))
     for l in range(L - 1, 0, -1):
         absWT = absW[l + 1].T
         sigma = net.sigmas[l - 1]
         carried = absWT @ B[l + 1]
-        E_d[l] = (np.abs(sigma.prime(f.z[l])) * (absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u)
-                                                  * carried + (net.layers[l + 1] + 2) * eta)
-                  + carried * (np.abs(sigma.prime2(f.z[l])) * E_z[l]
-                               + c * (u * sigma.prime_scale(f.z[l], f.a[l]) + eta)) + c * eta)
+        E_d[l] = (_times(np.abs(sigma.prime(f.z[l])),
+                         absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u) * carried
+                         + (net.layers[l + 1] + 2) * eta)
+                  + _times(carried, np.abs(sigma.prime2(f.z[l])) * E_z[l]
+                           + c * (u * sigma.prime_scale(f.z[l], f.a[l]) + eta)) + c * eta)
+    return E_d
+
+
+def _gradient_bounds(problem, E_d, E_a, u, eta):
+    """The bounds on every entry from E_d (see the module docstring), NaN read as no bound."""
+    net, f, B = problem.net, problem.forward, problem.B
+    W, _ = net.columns()
+    L, m = net.L, problem.m
     r = net.scale(m)
     g_m = gamma(m + 1, u)
     bounds = {}
@@ -214,4 +256,4 @@ def gradient_error(problem, precision=FLOAT64, *, inputs_rounded=False):
             eb = r * (E_d[l].sum(axis=1, keepdims=True)
                       + (g_m + u) * B[l].sum(axis=1, keepdims=True) + (m + 2) * eta)
             bounds[f"b{l}"] = net.from_columns(2 * eb)
-    return bounds
+    return {n: np.where(np.isnan(b), np.inf, b) for n, b in bounds.items()}

@@ -13,7 +13,21 @@ from .compare import compare_arrays, undecided
 from .diagnose import Evidence, diagnose
 from .report import Report
 
-__all__ = ["verdict"]
+__all__ = ["verdict", "Undecidable"]
+
+
+class Undecidable(ValueError):
+    """No entry of the check could be decided (a kink everywhere, values that are not finite,
+    rounding that swamps the gradient): there is no verdict to give.  The command exits 2."""
+
+
+def _nothing_decided(checks):
+    counts = {}
+    for p in checks:
+        for reason, n in p.undecided.items():
+            counts[reason] = counts.get(reason, 0) + n
+    why = "; ".join(f"{n} where {reason}" for reason, n in counts.items())
+    return f"nothing could be decided ({why}): no verdict is possible on this input"
 
 
 def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, **facts):
@@ -28,7 +42,8 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
     mode, evaluations, network, precision).
     """
     analytic = {p.name: np.asarray(analytic[p.name], dtype=float) for p in params}
-    reasons = {p.name: undecided(numeric[p.name], tolerance[p.name], reasons[p.name])
+    narrow = facts.get("precision", "float64") != "float64"
+    reasons = {p.name: undecided(numeric[p.name], tolerance[p.name], reasons[p.name], narrow)
                for p in params}
     checks = compare_arrays(params, analytic, numeric, tolerance, reasons)
     diagnosis, findings = "", ()
@@ -36,7 +51,9 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
         diagnosis, findings = diagnose(Evidence(params, analytic, numeric, tolerance,
                                                 {n: r != 0 for n, r in reasons.items()},
                                                 **evidence))
-    return Report(passed=all(p.passed for p in checks) and any(p.checked for p in checks),
+    if not any(p.checked for p in checks):
+        raise Undecidable(_nothing_decided(checks))
+    return Report(passed=all(p.passed for p in checks),
                   max_relative_error=max((p.max_relative_error for p in checks), default=0.0),
                   parameters=checks, diagnosis=diagnosis, findings=findings, notes=tuple(notes),
                   arrays={p.name: (analytic[p.name], numeric[p.name], tolerance[p.name])

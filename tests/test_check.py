@@ -172,3 +172,16 @@ def test_the_directional_mode_passes_code1_and_fails_code2_under_every_scheme(me
     net, x, y = problem()
     assert gradcheck(net, x, y, mode="directional", method=method).passed
     assert not gradcheck(net, x, y, variant="code2", mode="directional", method=method).passed
+
+
+def test_a_finite_difference_that_misjudges_its_truncation_leaves_the_entry_undecided_not_wrong():
+    # found by hypothesis: central differences' truncation estimate from D(2h) - D(h) nearly
+    # cancels on this saturated softmax, and the exact complex step agrees with the code
+    net = Network([1, 2, 1, 2], ["identity", "relu", "softmax"], "categorical_cross_entropy",
+                  bias=False, weights=[np.array([[-1.0], [0.0]]), np.array([[-2.0, 0.0]]),
+                                       np.array([[0.0], [2.0]])])
+    report = gradcheck(net, np.array([[2.0]]), np.array([[0.0], [1.0]]), method="central")
+    assert report.passed and any("complex step agrees" in r for r in report.undecided)
+    wrong = gradcheck(net, np.array([[2.0]]), np.array([[0.0], [1.0]]), method="central",
+                      variant="factor_two")
+    assert not wrong.passed

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gradcheck.backprop import VARIANTS, Network, backward, load_config, save_config
 from gradcheck.checks import derivative, gradcheck
 from gradcheck.checks.strategies import batches, networks, networks_with_batches
-from tests.helpers import flat
+from tests.helpers import flat, never_called_wrong
 
 CORE = settings.default.max_examples
 SOME = max(20, CORE // 5)
@@ -20,8 +20,7 @@ SMOOTH = ("sigmoid", "tanh", "softplus")
 
 @given(networks_with_batches())
 def test_the_correct_pass_is_never_called_wrong_on_any_network(problem):
-    report = gradcheck(*problem)
-    assert not report.failing, str(report)
+    never_called_wrong(gradcheck, *problem)
 
 
 @given(networks_with_batches(hidden=SMOOTH, outputs=SMOOTH + ("identity", "softmax"),
@@ -36,8 +35,7 @@ def test_on_networks_in_general_position_every_entry_is_decided_and_the_correct_
 @given(networks_with_batches(max_width=4), st.sampled_from(["richardson", "central"]))
 def test_the_correct_pass_is_never_called_wrong_under_the_finite_difference_schemes(problem,
                                                                                      method):
-    report = gradcheck(*problem, method=method)
-    assert not report.failing, str(report)
+    never_called_wrong(gradcheck, *problem, method=method)
 
 
 def unit_slope_above_layer_one(net, x):
@@ -52,8 +50,7 @@ def unit_slope_above_layer_one(net, x):
 def test_code2_passes_whenever_every_layer_above_the_first_has_unit_slope(problem):
     net, x, y = problem
     assume(unit_slope_above_layer_one(net, x))
-    report = gradcheck(net, x, y, variant="code2")
-    assert not report.failing, str(report)
+    never_called_wrong(gradcheck, net, x, y, variant="code2")
 
 
 @given(networks_with_batches(hidden=SMOOTH + ("identity",), outputs=SMOOTH + ("identity", "softmax"),
