@@ -5,15 +5,25 @@ perturbations of its base arrays, ``{name: (flat indices, values)}``, many at a 
 child process answers a batch of points in one request).  Each evaluation also gives the size
 of the terms L is summed from, whose rounding bounds the evaluation's.
 
-- **complex step** where the code is complex-safe.  A probe decides: a complex evaluation must
+- **The evaluation's precision.**  Code that computes in float32 rounds every evaluation at
+  float32's unit: the dtypes say so (float32 outputs or inputs), or a probe does (moved within
+  float32's rounding, the inputs leave L exactly where it was).  Steps and rounding bounds are
+  taken at that unit.
+- **The steps** are eps^k times each entry's size, or its array's (root-mean-square) size where
+  the entry is smaller: an input of scale 1e-3 is stepped by 1e-3 of itself, not by 1e-3.
+- **Complex step** where the code is complex-safe.  A probe decides: a complex evaluation must
   reproduce the real one, raise no ComplexWarning (an in-place float buffer drops the imaginary
-  part), and its derivative along a random direction must agree with Richardson's (``np.abs``,
-  ``np.sign``, comparisons and ``np.maximum`` on complex values break that).
+  part), and its derivative along a random direction must agree closely with a Richardson
+  estimate that is itself reliable (``np.abs``, ``np.var``, ``np.sign`` and comparisons on
+  complex values break the first; a reference that crosses a kink decides nothing, and the
+  code is then not taken as complex-safe).
 - **Richardson extrapolation** of central differences otherwise, with its error estimate.
 
-A kink in the code (a ReLU at 0, a max-pool tie, ``np.abs`` at 0) shows in the finite
-differences as a jump in the first derivative that does not shrink with the step; an entry whose
-steps cross one is left out and reported, never failed.
+Finite differences assume smoothness the code may not have.  An entry whose steps cross a kink
+(a ReLU at 0, a max-pool tie, ``np.abs`` at 0: a jump in the first derivative) or a jump in the
+second derivative (a Huber loss at |r| = 1) is left undecided, never failed: the second
+differences S(t) = (f(t) + f(-t) - 2 f(0)) / t^2 of a smooth function change by a factor 4 from
+one step to the next (S(t) = f'' + t^2 f''''/12 + ...); across either jump they do not.
 """
 
 from __future__ import annotations
@@ -24,24 +34,27 @@ import numpy as np
 
 from .compare import KINK, NOT_SAMPLED
 from .differentiate import COMPLEX_STEP, EPS, scheme
-from .rounding import gamma
+from .rounding import FLOAT64, PRECISIONS, gamma
 
-__all__ = ["Target", "numeric", "complex_safe", "NumericResult"]
+__all__ = ["Target", "numeric", "complex_safe", "NumericResult", "evaluation_precision"]
 
 #: points per batch of evaluations
 BATCH = 256
+FLOAT32 = PRECISIONS["float32"]
 
 
 @dataclass(frozen=True)
 class Target:
     """What the numeric side differentiates: L at the base arrays moved by sparse
     perturbations.  ``losses(moves)`` -> [(L, size of its terms)] for each move; ``terms``: how
-    many terms L sums (K of the error model)."""
+    many terms L sums (K of the error model); ``precision``: what the code's dtypes show it
+    computes in (its outputs', its inputs')."""
 
     names: tuple
     arrays: dict              # name -> the base array (never modified)
     losses: object
     terms: int = 1
+    precision: object = FLOAT64
 
     def at(self, moves):
         """[(L, size)] for the moves, in batches."""
@@ -49,6 +62,12 @@ class Target:
         for start in range(0, len(moves), BATCH):
             out.extend(self.losses(moves[start:start + BATCH]))
         return out
+
+    def scale(self, name):
+        """The size of the array's entries: their root-mean-square, 1 where all are zero."""
+        a = np.asarray(self.arrays[name], dtype=float)
+        rms = float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
+        return rms if rms > 0 and np.isfinite(rms) else 1.0
 
 
 @dataclass(frozen=True)
@@ -58,34 +77,65 @@ class NumericResult:
     reasons: dict             # name -> why each entry is not decided (compare's codes)
     evaluations: int
     method: str
+    precision: object = FLOAT64
 
 
-def _dense(arrays, direction, scale):
-    return {n: (np.arange(a.size), scale * direction[n].ravel()) for n, a in arrays.items()}
+def _nudge(a):
+    """Every nonzero entry moved within its float32 rounding interval (see Problem.nudged)."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(over="ignore"):
+        rounded = a.astype(np.float32).astype(float)
+    quarter = np.spacing(np.abs(rounded).astype(np.float32)).astype(float) / 4
+    inside = np.isfinite(rounded) & (a != 0)
+    return np.where(inside & (rounded != a), (a + rounded) / 2, np.where(inside, a + quarter, a))
 
 
-def complex_safe(target, rng):
-    """Whether a complex evaluation reproduces the real one and its directional derivative."""
+def evaluation_precision(target):
+    """The precision the code's evaluations round at: the dtypes' (``target.precision``), or
+    float32 where moving every input within its float32 rounding leaves L exactly where it was
+    (code that converts its inputs to float32 cannot see the move; code in float64 moves by
+    about 2^-25 of L's gradient)."""
+    if target.precision is not FLOAT64:
+        return target.precision
+    move = {n: (np.arange(a.size), (_nudge(a) - a).ravel()) for n, a in target.arrays.items()}
+    if not any(np.any(d) for _, d in move.values()):
+        return FLOAT64
+    (base, _), (moved, _) = target.at([{}, move])
+    return FLOAT32 if base == moved and np.isfinite(base) else FLOAT64
+
+
+def _dense(target, direction, scale):
+    return {n: (np.arange(a.size), scale * direction[n].ravel())
+            for n, a in target.arrays.items()}
+
+
+def complex_safe(target, rng, eps=EPS):
+    """Whether a complex evaluation reproduces the real one and its directional derivative, the
+    latter checked against a Richardson estimate that is smooth and accurate along the way."""
     arrays = target.arrays
-    direction = {n: rng.standard_normal(a.shape) for n, a in arrays.items()}
+    direction = {n: rng.standard_normal(a.shape) * target.scale(n) for n, a in arrays.items()}
     h = COMPLEX_STEP
     try:
         (real, _), (zero, _), (stepped, _) = target.at([
             {}, {n: (np.arange(a.size), np.zeros(a.size, dtype=complex)) for n, a in arrays.items()},
-            _dense(arrays, direction, 1j * h)])
+            _dense(target, direction, 1j * h)])
         real, zero, stepped = complex(real), complex(zero), complex(stepped)
     except Exception:  # a TypeError from float(), a ComplexWarning, anything: not complex-safe
         return False
-    if real.imag != 0 or abs(zero.real - real.real) > 64 * EPS * max(abs(real.real), 1e-300):
+    if real.imag != 0 or abs(zero.real - real.real) > 64 * eps * max(abs(real.real), 1e-300):
         return False
     cs = stepped.imag / h
-    if cs == 0 and all(not np.any(d) for d in direction.values()):
-        return True
     fd = scheme("richardson")
-    t = 2.0 ** np.round(np.log2(EPS ** 0.2))
+    t = float(2.0 ** np.round(np.log2(eps ** fd.step_exponent)))
     values = [float(np.real(v)) for v, _ in target.at(
-        [_dense(arrays, direction, c * t) for c in fd.offsets])]
-    est, err = fd.combine(values, t, 64 * EPS * max(abs(v) for v in values))
+        [_dense(target, direction, c * t) for c in fd.offsets])]
+    rounding = 64 * eps * max([abs(real.real)] + [abs(v) for v in values])
+    est, err = fd.combine(values, t, rounding)
+    f0 = real.real
+    if kinked(values, f0, t, rounding) or jump_in_second_derivative(values, f0, t, rounding):
+        return False  # the reference crosses a kink: it decides nothing
+    if not err <= 1e-6 * max(abs(est), abs(cs)):
+        return False  # the reference is not accurate enough to vouch for the complex step
     return bool(abs(cs - est) <= 10 * err + 1e-8 * max(abs(cs), abs(est)))
 
 
@@ -95,15 +145,15 @@ def _entries(size, sample, rng):
     return np.arange(size)
 
 
-def numeric(target, method, sample, rng, precision_eps=EPS):
-    """The numeric gradient of every array, its error bound, the entries left out (a kink within
-    the steps, or not sampled), the evaluations it took and the method used.
-
-    ``precision_eps``: the rounding unit of the code's evaluations (float32's for a forward
-    that computes in float32)."""
+def numeric(target, method, sample, rng):
+    """The numeric gradient of every array, its error bound, the entries left undecided (a kink
+    or a jump in the second derivative within the steps, or not sampled), the evaluations it took
+    and the method used."""
+    precision = evaluation_precision(target)
+    eps = precision.eps
     used = method
     if method == "auto":
-        used = "complex_step" if complex_safe(target, rng) else "richardson"
+        used = "complex_step" if complex_safe(target, rng, eps) else "richardson"
     s = scheme(used)
     (f0, size0), = target.at([{}])
     f0 = float(np.real(f0))
@@ -115,7 +165,7 @@ def numeric(target, method, sample, rng, precision_eps=EPS):
         entries = _entries(a0.size, sample, rng)
         why = np.full(a0.shape, NOT_SAMPLED, dtype=np.uint8)
         why.flat[entries] = 0
-        h = s.step(np.abs(a0.ravel()[entries]))
+        h = s.step(np.abs(np.asarray(a0, dtype=float).ravel()[entries]), target.scale(name), eps)
         moves = [{name: (np.array([k]), np.array([c * hk]))} for k, hk in zip(entries, h)
                  for c in offsets]
         results = target.at(moves)
@@ -126,19 +176,26 @@ def numeric(target, method, sample, rng, precision_eps=EPS):
             if not s.complex:
                 values = _with_base(s.offsets, values, f0)
             size = max([size0] + [z for _, z in got] + [abs(np.real(v)) for v in values])
-            rounding = 2 * gamma(target.terms + 8, precision_eps) * size
+            rounding = 2 * gamma(target.terms + 8, eps) * size
             e, b = s.combine(values, hk, rounding)
             est.flat[k], err.flat[k] = float(np.real(e)), float(b)
-            if not s.complex and kinked(values, f0, hk, rounding):
+            if not s.complex and not smooth_across(values, f0, hk, rounding):
                 why.flat[k] = KINK
         grads[name], bounds[name], reasons[name] = est, err, why
-    return NumericResult(grads, bounds, reasons, evaluations, used)
+    return NumericResult(grads, bounds, reasons, evaluations, used, precision)
 
 
 def _with_base(offsets, values, f0):
     """The values at every offset of the scheme, f0 where the offset is 0."""
     it = iter(values)
     return [f0 if c == 0 else next(it) for c in offsets]
+
+
+def smooth_across(values, f0, h, rounding):
+    """Whether the function looks smooth across the steps (values at +-h, +-2h, ...): no kink,
+    and, with three step sizes, no jump in the second derivative."""
+    return not kinked(values, f0, h, rounding) and not jump_in_second_derivative(
+        values, f0, h, rounding)
 
 
 def kinked(values, f0, h, rounding):
@@ -155,3 +212,18 @@ def kinked(values, f0, h, rounding):
         if abs(gaps[k] - 2 * gaps[k - 1]) > noise + 0.25 * (abs(gaps[k]) + 2 * abs(gaps[k - 1])):
             return True
     return False
+
+
+def jump_in_second_derivative(values, f0, h, rounding):
+    """A jump in f'' within the steps (a C1 function such as a Huber loss at |r| = 1), which
+    Richardson's error estimate assumes away.  The second differences S(t) = (f(t) + f(-t) -
+    2 f0) / t^2 are f'' + t^2 f''''/12 + O(t^4) for a smooth f, so with three step sizes
+    S(4h) - S(2h) = 4 (S(2h) - S(h)) up to O(h^4); across a jump in f'' (or in f') they are not.
+    Needs the values at +-h, +-2h and +-4h (Richardson's); says nothing with fewer."""
+    if len(values) < 6:
+        return False
+    S = [(values[2 * k] + values[2 * k + 1] - 2 * f0) / (2 ** k * h) ** 2 for k in range(3)]
+    noise = [4 * rounding / (2 ** k * h) ** 2 for k in range(3)]
+    first, second = S[1] - S[0], S[2] - S[1]
+    slack = noise[2] + 5 * noise[1] + 4 * noise[0]
+    return abs(second - 4 * first) > slack + 0.25 * (abs(second) + 4 * abs(first))

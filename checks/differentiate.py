@@ -62,9 +62,12 @@ class Scheme:
     #: estimate it.  None where the scheme has no such form.
     structural_offsets = None
 
-    def step(self, x):
-        """The step h for each x: scaled to the size of x, a power of two so x + h is exact in h."""
-        h = EPS ** self.step_exponent * np.maximum(1.0, np.abs(x))
+    def step(self, x, scale=1.0, eps=EPS):
+        """The step h for each x: eps^k times the size of x, or ``scale`` where x is smaller (the
+        size of the array x belongs to, not an absolute 1: an input of 1e-3 takes a step of
+        1e-3 of itself), a power of two so x + h is exact in h.  ``eps``: the rounding unit of
+        the function's evaluations (float32's for code that computes in float32)."""
+        h = eps ** self.step_exponent * np.maximum(scale, np.abs(x))
         return 2.0 ** np.round(np.log2(h))
 
     @property
@@ -91,7 +94,7 @@ class ComplexStep(Scheme):
     offsets = (1j,)
     complex = True
 
-    def step(self, x):
+    def step(self, x, scale=1.0, eps=EPS):
         return np.full(np.shape(x), COMPLEX_STEP)
 
     def combine(self, values, h, rounding):

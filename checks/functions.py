@@ -74,7 +74,10 @@ def _tolerance(params, analytic, numeric_side, K, precision):
 
 
 def _report(name, params, analytic, numeric_side, K, evidence):
-    precision = precision_of(list(analytic.values()))
+    # the gradient is judged at the narrowest of the precisions its dtypes show and the one its
+    # code's evaluations round at (float32 inputs make float64 code compute in float32)
+    precision = max(precision_of(list(analytic.values())), numeric_side.precision,
+                    key=lambda p: p.eps)
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
     tol = _tolerance(params, analytic, numeric_side, K, precision)
     notes = []
@@ -210,7 +213,8 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
             analytic = {n: np.array(g, copy=True) for n, g in
                         _grads_like(names, params, analytic, "the gradient").items()}
             analytic = _check_shapes(records, analytic, "the gradient")
-            target = Target(names, live.saved, losses, sum(a.size for a in live.saved.values()))
+            target = Target(names, live.saved, losses, sum(a.size for a in live.saved.values()),
+                            precision_of(list(live.saved.values()) + [np.asarray(_loss_of(result, grad))]))
             rng = np.random.default_rng(seed)
             if method == "complex_step" and not complex_safe(target, rng):
                 raise ValueError("f is not complex-safe (a complex step through it does not give "
@@ -223,6 +227,11 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
 
 def _first(out):
     return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _loss_of(result, grad):
+    """The loss f returned (its dtype says what f computes in)."""
+    return result if grad is not None else _first(result)
 
 
 def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
@@ -277,19 +286,19 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0):
     analytic = _check_shapes(records, {n: np.asarray(g) for n, g in zip(code.names, grads)},
                              "backward")
     K = sum(a.size for a in code.base.values()) + sum(o.size for o in outs)
-    target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K)
+    target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K,
+                    precision_of(outs + list(code.base.values())))
     rng = np.random.default_rng(seed)
-    numeric_side = numeric(target, method, sample, rng,
-                           precision_of(outs).eps if precision_of(outs) is not FLOAT64 else EPS)
+    numeric_side = numeric(target, method, sample, rng)
     m = outs[0].shape[0] if outs[0].ndim >= 1 and all(
         o.ndim >= 1 and o.shape[0] == outs[0].shape[0] for o in outs) else None
-    per_example = _per_example(code, douts, numeric_side.method, sample, seed, K) \
-        if m and m > 1 else None
+    per_example = _per_example(code, douts, numeric_side.method, sample, seed, K,
+                               numeric_side.precision) if m and m > 1 else None
     return _report(name, records, analytic, numeric_side, K,
                    dict(m=m, per_example=per_example, inputs=code.base))
 
 
-def _per_example(code, douts, method, sample, seed, K):
+def _per_example(code, douts, method, sample, seed, K, precision):
     """k -> the gradient of example k's own outputs (the batch on the outputs' first axis),
     computed when the diagnosis asks."""
     cache = {}
@@ -301,17 +310,23 @@ def _per_example(code, douts, method, sample, seed, K):
                 mask = np.zeros_like(d)
                 mask[k] = d[k]
                 masked.append(mask)
-            single = Target(code.names, code.base, lambda moves: code.losses(moves, masked), K)
+            single = Target(code.names, code.base, lambda moves: code.losses(moves, masked), K,
+                            precision)
             cache[k] = numeric(single, method, sample, np.random.default_rng(seed)).gradient
         return cache[k]
     return gradient
 
 
 def _deterministic_outputs(code):
-    """The outputs of one call, after checking a second call gives the same."""
+    """The outputs of one call, after checking a second call gives the same and that they are
+    finite (the gradient of a NaN is not defined)."""
     outs, again = code.base_outputs(), code.base_outputs()
-    if len(again) != len(outs) or not all(a.shape == o.shape and np.array_equal(a, o)
+    if len(again) != len(outs) or not all(a.shape == o.shape and np.array_equal(a, o, equal_nan=True)
                                           for a, o in zip(again, outs)):
         raise ValueError("forward gives a different output each call on the same inputs (a random "
                          "mask without a fixed seed?): fix its seed, e.g. dropout_param['seed']")
+    bad = [k for k, o in enumerate(outs) if not np.all(np.isfinite(o))]
+    if bad:
+        raise ValueError(f"forward's output {bad[0]} holds NaN or inf at these inputs (a variance "
+                         "of 0 with eps = 0? an overflow?): its gradient is not defined there")
     return outs

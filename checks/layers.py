@@ -43,13 +43,16 @@ def argument_names(forward, count):
 
 
 def moved_values(base, move):
-    """The base arrays plus a sparse move; every array complex when the move is (a complex step
-    through code whose buffers take their dtype from several inputs must not lose it)."""
-    dtype = complex if any(np.iscomplexobj(d) for _, d in move.values()) else None
-    values = {n: (a.astype(dtype) if dtype else a) for n, a in base.items()}
+    """The base arrays plus a sparse move, each in its own precision (a float32 input stays
+    float32; the steps are chosen to be representable in it); every array complex when the
+    move is (a complex step through code whose buffers take their dtype from several inputs must
+    not lose it): complex64 for a float32 input, complex128 otherwise."""
+    complex_ = any(np.iscomplexobj(d) for _, d in move.values())
+    values = {n: (a.astype(np.result_type(a, np.complex64)) if complex_ else a)
+              for n, a in base.items()}
     for name, (index, delta) in move.items():
-        moved = values[name].astype(np.result_type(values[name], delta))
-        moved.flat[index] += delta
+        moved = values[name].copy()
+        moved.flat[index] += np.asarray(delta).astype(moved.dtype)
         values[name] = moved
     return values
 
