@@ -18,12 +18,22 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 
 comma := ,
 
+# gradcheck alone (numpy and hypothesis), no extras: what the demo needs
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
 # The seeds' 4-layer network: code (1) passes (exit 0), code (2) fails with its diagnosis (exit 1).
-demo: $(VENV)/.installed-test
+demo: $(VENV)/.installed
 	$(BIN)/gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code1 --impl-kind step
+	@echo
+	@echo "Next, the seeds' code (2). Its backward pass is wrong, so gradcheck exits with status 1"
+	@echo "and says why: that exit 1 is the expected result of this demo."
 	@echo
 	$(BIN)/gradcheck examples/seed.toml --impl examples/seeds_train.py:train_code2 --impl-kind step; \
 	  status=$$?; test $$status -eq 1 || { echo "expected exit 1 for code (2), got $$status"; exit 1; }
+	@echo
+	@echo "demo done: code (1) passed (exit 0) and code (2) failed (exit 1), as expected."
 
 test: $(VENV)/.installed-test+digits+plot
 	$(BIN)/python -m pytest -n 2

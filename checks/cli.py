@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from .budget import refuse_if_too_big, seconds, SLOW_SECONDS
 from .spec import ImplSpec
 from .check import MODES, check
 from .differentiate import SCHEMES, scheme
-from .formats import FORMATS
+from .formats import FORMATS, render_text, render_verdict, terminal_width
 from .functions import METHODS, check_layer_code
 from .layers import ChildLayer, layer_signature
 from .outputs import check_writable, replace_link
@@ -59,82 +61,271 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: the options of each mode; any other given explicitly is refused, not silently ignored
-CHECK_OPTIONS = {"variant", "impl", "impl_kind", "method", "mode", "seed", "format", "timeout",
-                 "plot", "force"}
-LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "format", "timeout", "plot", "force"}
+OUTPUT_OPTIONS = {"format", "quiet", "color", "plot", "force"}
+CHECK_OPTIONS = ({"variant", "impl", "impl_kind", "method", "mode", "seed", "timeout"}
+                 | OUTPUT_OPTIONS)
+LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "timeout"} | OUTPUT_OPTIONS
 MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
                 "config": CHECK_OPTIONS, "layer": LAYER_OPTIONS}
 
 
+USAGE = """gradcheck CONFIG [--variant NAME | --impl FILE.py:TARGET] [options]
+       gradcheck --layer FILE.py:FORWARD[,BACKWARD] --shape NAME=SIZES [options]
+       gradcheck --list-variants
+       gradcheck --search VARIANT [--out PATH] [--force] [--max-examples N]
+       gradcheck --version | --help"""
+
+DESCRIPTION = """\
+Check a hand-written backward pass against an exact numerical gradient: every
+entry is compared, each held to a tolerance from an error model, and when they
+differ the report says which array is wrong and how.  Four modes; each lists
+its options and examples below."""
+
+NETWORK_HELP = """\
+CONFIG is a saved network config (TOML or JSON: layers, activations, loss,
+...; see the README).  Checks one of gradcheck's built-in backward passes for
+that network (a variant: the correct one, or one with a single known
+mistake), or your own code with --impl.
+examples:
+  gradcheck examples/seed.toml                   the correct pass: exit 0
+  gradcheck examples/seed.toml --variant code2   a known mistake: exit 1
+  gradcheck examples/seed.toml \\
+      --impl examples/seeds_train.py:train_code2 --impl-kind step
+  gradcheck examples/nielsen.toml --json \\
+      --impl examples/nielsen_backprop.py:gradient"""
+
+LAYER_HELP = """\
+Checks one layer's backward pass against its own forward (CS231n style:
+forward(...) -> (out, cache), backward(dout, cache) -> one gradient per array
+input).
+examples:
+  gradcheck --layer examples/layers.py:affine_forward \\
+      --shape x=4,3 --shape w=3,5 --shape b=5
+  gradcheck --layer examples/layers.py:dropout_forward,dropout_backward_bug \\
+      --shape x=5,4 --arg dropout_param='{"p": 0.6, "seed": 1}'"""
+
+BOTH_HELP = "For a network (CONFIG) and for --layer."
+
+OUTPUT_HELP = """\
+For a network (CONFIG) and for --layer.  The text report is wrapped to the
+terminal's width (80 columns when not a terminal; $COLUMNS overrides it) and
+coloured on a terminal unless NO_COLOR is set; a long check shows a progress
+bar on stderr (on a terminal only)."""
+
+LIST_HELP = """\
+example:
+  gradcheck --list-variants"""
+
+SEARCH_HELP = """\
+Lets hypothesis find and shrink the smallest network on which a variant is
+wrong, prints it and saves it as a config.
+example:
+  gradcheck --search code2 --out /tmp/found
+  gradcheck /tmp/found.toml --variant code2      then fails: exit 1"""
+
+EPILOG = """\
+exit status: 0 every gradient matches, 1 a mismatch was found, 2 the input
+could not be used (one line on stderr names the problem), 130 interrupted.
+--impl and --layer import and run the named Python file (in a separate
+process): check code you trust."""
+
+
+def _version():
+    """gradcheck's version (``gradcheck.__version__``, the same as the package metadata's)."""
+    from .. import __version__
+    return __version__
+
+
 def _parser(out):
-    p = _Parser(prog=PROG, out=out, argument_default=argparse.SUPPRESS,
-                description="Check a hand-written backward pass against an exact numerical "
-                            "gradient (complex step by default).",
-                epilog="Exit status: 0 every gradient matches, 1 a mismatch was found, 2 the input "
-                       "could not be used, 130 interrupted.  --impl runs the named Python file: "
-                       "check code you trust.")
-    p.add_argument("config", nargs="?", help="the saved network config (TOML or JSON)")
-    p.add_argument("--variant", metavar="NAME",
-                   help="a backward pass from the catalogue (default: correct; code2 is the seeds' "
-                        "code (2)); see --list-variants")
-    p.add_argument("--list-variants", action="store_true",
-                   help="list the catalogue of backward passes, one line each, and exit")
-    p.add_argument("--impl", metavar="FILE.py:TARGET",
-                   help="check your own code instead of a catalogue variant (runs FILE.py)")
-    p.add_argument("--impl-kind", choices=IMPL_KINDS,
-                   help="gradient: the call returns the gradient; step: it takes one "
-                        "gradient-descent step (default: what the call shows)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="how long your code may take to give one gradient, all its calls "
-                        f"together (default: {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--method", choices=list(SCHEMES) + ["auto"],
-                   help="the numerical scheme (default: complex_step, exact to rounding; with "
-                        "--layer the default is auto: the complex step where the code is "
-                        "complex-safe, else richardson)")
-    p.add_argument("--mode", choices=list(MODES),
-                   help="full: every entry (default); directional: one random direction per array")
-    p.add_argument("--seed", type=int,
-                   help="seed of the random directions of --mode directional (default: 0)")
-    p.add_argument("--format", choices=list(FORMATS),
-                   help="how to print the report: text (default), json, html")
-    p.add_argument("--json", dest="format", action="store_const", const="json",
-                   help="print one JSON object (the same as --format json)")
-    p.add_argument("--plot", metavar="FILE.png",
-                   help="also draw the report: per array, analytic against numeric and their "
-                        "difference as a heat map (needs matplotlib)")
-    p.add_argument("--search", metavar="VARIANT",
-                   help="search (hypothesis) for the smallest network on which VARIANT is wrong, "
-                        "print it and save it as a config")
-    p.add_argument("--layer", metavar="FILE.py:FORWARD[,BACKWARD]",
-                   help="check a layer's backward pass against its forward (CS231n style: "
-                        "forward(...) -> (out, cache), backward(dout, cache) -> grads); BACKWARD "
-                        "defaults to FORWARD with 'forward' replaced by 'backward'")
-    p.add_argument("--shape", action="append", metavar="NAME=D1,D2,...",
-                   help="with --layer: an array input of the forward, drawn N(0, 1) with --seed")
-    p.add_argument("--arg", action="append", metavar="NAME=JSON",
-                   help="with --layer: any other input, as JSON: --arg conv_param='{\"stride\": 1}'")
-    p.add_argument("--sample", type=int, metavar="K",
-                   help="with --layer: check K random entries per array instead of every entry")
-    p.add_argument("--out", metavar="PATH",
-                   help="with --search: where to save the config found (default: "
-                        "gradcheck-search.toml and its .npz files)")
-    p.add_argument("--force", action="store_true",
-                   help="replace files that already exist at --out or --plot")
-    p.add_argument("--max-examples", type=int, metavar="N",
-                   help="with --search: how many networks hypothesis may try (default: 500)")
+    p = _Parser(prog=PROG, out=out, argument_default=argparse.SUPPRESS, usage=USAGE,
+                description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False, add_help=False,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    network = p.add_argument_group("check a network", NETWORK_HELP)
+    network.add_argument("config", nargs="?", metavar="CONFIG",
+                         help="the saved network config (TOML or JSON)")
+    network.add_argument("--variant", metavar="NAME",
+                         help="which built-in backward pass to check: correct (default), or one "
+                              "with a single known mistake, such as code2 (the seeds' code (2)); "
+                              "--list-variants lists them")
+    network.add_argument("--impl", metavar="FILE.py:TARGET",
+                         help="check your own code instead: TARGET is a Python expression in "
+                              "FILE.py giving a function or method (runs FILE.py)")
+    network.add_argument("--impl-kind", choices=IMPL_KINDS,
+                         help="gradient: the call returns the gradient; step: it takes one "
+                              "gradient-descent step (default: what the call shows)")
+    network.add_argument("--mode", choices=list(MODES),
+                         help="full: every entry (default); directional: one random direction per "
+                              "array, seconds on any size of network")
+    layer = p.add_argument_group("check a layer", LAYER_HELP)
+    layer.add_argument("--layer", metavar="FILE.py:FORWARD[,BACKWARD]",
+                       help="the layer's forward and backward functions in FILE.py; BACKWARD "
+                            "defaults to FORWARD with 'forward' replaced by 'backward'")
+    layer.add_argument("--shape", action="append", metavar="NAME=D1,D2,...",
+                       help="an array input of the forward, drawn N(0, 1) with --seed")
+    layer.add_argument("--arg", action="append", metavar="NAME=JSON",
+                       help="any other input, as JSON: --arg conv_param='{\"stride\": 1}'")
+    layer.add_argument("--sample", type=int, metavar="K",
+                       help="check K random entries per array instead of every entry")
+    listing = p.add_argument_group("list the variants", LIST_HELP)
+    listing.add_argument("--list-variants", action="store_true",
+                         help="list the built-in backward passes (the correct one and each known "
+                              "mistake), one line each, and exit")
+    search = p.add_argument_group("search", SEARCH_HELP)
+    search.add_argument("--search", metavar="VARIANT",
+                        help="search for the smallest network on which VARIANT is wrong")
+    search.add_argument("--out", metavar="PATH",
+                        help="where to save the config found: PATH.toml and its .npz files "
+                             "(default: gradcheck-search)")
+    search.add_argument("--max-examples", type=int, metavar="N",
+                        help="how many networks hypothesis may try (default: 500)")
+    both = p.add_argument_group("numeric side and limits", BOTH_HELP)
+    both.add_argument("--method", choices=list(SCHEMES) + ["auto"],
+                      help="the numerical scheme (default: complex_step, exact to rounding; with "
+                           "--layer the default is auto: the complex step where the code allows "
+                           "it, else richardson)")
+    both.add_argument("--seed", type=int,
+                      help="seed of the random directions (--mode directional) or of the layer's "
+                           "inputs (--layer) (default: 0)")
+    both.add_argument("--timeout", type=float, metavar="SECONDS",
+                      help="how long your code may take to give one gradient, all its calls "
+                           f"together (default: {DEFAULT_TIMEOUT:g})")
+    output = p.add_argument_group("output", OUTPUT_HELP)
+    output.add_argument("--format", choices=list(FORMATS),
+                        help="how to print the report: text (default), json, html")
+    output.add_argument("--json", dest="format", action="store_const", const="json",
+                        help="print one JSON object (the same as --format json)")
+    output.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the verdict line (errors still go to stderr)")
+    output.add_argument("--color", choices=COLOR_CHOICES,
+                        help="colour the verdicts: auto (default: on a terminal, unless NO_COLOR "
+                             "is set), always, never")
+    output.add_argument("--plot", metavar="FILE.png",
+                        help="also draw the report: per array, analytic against numeric and their "
+                             "difference as a heat map (needs matplotlib)")
+    output.add_argument("--force", action="store_true",
+                        help="replace a file that already exists at --plot or --out")
+    other = p.add_argument_group("other")
+    other.add_argument("-h", "--help", action="help", help="show this help and exit")
+    other.add_argument("--version", action="version", version=f"{PROG} {_version()}",
+                       help="print gradcheck's version and exit")
     return p
 
 
-def _progress(stream):
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        return None
+#: --color: when the text report is painted
+COLOR_CHOICES = ("auto", "always", "never")
 
-    def show(done, total):
-        stream.write(f"\r{PROG}: {done}/{total} checked")
+
+def use_color(choice, stream):
+    """Whether to paint the text written to ``stream``: ``always``, ``never``, or ``auto``: on a
+    terminal, unless ``$NO_COLOR`` is set (to anything) or ``$TERM`` is ``dumb``."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+#: the progress bar's length in characters (less on a narrow terminal)
+BAR = 30
+
+
+class ProgressBar:
+    """``progress(done, total)`` for the numeric side, drawn on a terminal as the share of the
+    work done (not of the entries: an entry of a low layer costs more than one near the output),
+    with the rate and the time left.
+
+    ``work``: the segments the numeric side reports, in its order, as (items, cost of one item);
+    when ``total`` is not their count, the items are taken as equal.  Nothing is drawn during
+    the first ``delay`` seconds (a short check shows no bar), and at most every ``every``
+    seconds; the line is cleared when the work is done.  A ``done`` that goes back starts a new
+    pass (a check judged again at float32)."""
+
+    def __init__(self, stream, work, unit, *, clock=time.monotonic, delay=0.5, every=0.1):
+        self.stream, self.work, self.unit = stream, list(work), unit
+        self.clock, self.delay, self.every = clock, delay, every
+        self.start = self.shown = None
+        self.last = 0
+        self.drawn = 0
+
+    def share(self, done, total):
+        """The share of the work in the first ``done`` of ``total`` items."""
+        if sum(n for n, _ in self.work) != total or not total:
+            return done / total if total else 1.0
+        spent = whole = 0.0
+        left = done
+        for n, cost in self.work:
+            spent += min(max(left, 0), n) * cost
+            whole += n * cost
+            left -= n
+        return spent / whole if whole else done / total
+
+    def __call__(self, done, total):
+        now = self.clock()
+        if self.start is None or done < self.last:
+            self.start, self.shown = now, None
+        self.last = done
         if done >= total:
-            stream.write("\r" + " " * 40 + "\r")
-        stream.flush()
-    return show
+            self.clear()
+            return
+        if now - self.start < self.delay or (self.shown is not None and
+                                             now - self.shown < self.every):
+            return
+        self.shown = now
+        self.draw(self.share(done, total), done / max(now - self.start, 1e-9), now - self.start)
+
+    def draw(self, share, rate, elapsed):
+        left = elapsed * (1 - share) / share if share > 0 else None
+        eta = f"{_duration(left)} left" if left is not None else "estimating"
+        tail = f" {100 * share:3.0f}%  {rate:,.0f} {self.unit}/s  {eta}"
+        # a bar of fixed length, room left for the longest tail
+        room = min(BAR, max(terminal_width(self.stream) - 1 - len(PROG) - 5 - 40, 10))
+        filled = int(round(room * share))
+        line = f"{PROG}: [{'#' * filled}{'-' * (room - filled)}]{tail}"
+        self.stream.write("\r" + line.ljust(self.drawn))
+        self.drawn = len(line)
+        self.stream.flush()
+
+    def clear(self):
+        if self.drawn:
+            self.stream.write("\r" + " " * self.drawn + "\r")
+            self.stream.flush()
+            self.drawn = 0
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds // 60 % 60:02d}m"
+
+
+def network_work(net, m, method):
+    """The segments of a network check's numeric side, in the order it reports them, as (items,
+    multiply-adds per item): the complex step carries each unit of layers L, ..., 1 to the output;
+    finite differences carry each entry of W1, b1, W2, ... (``checks.budget``'s cost model)."""
+    layers, L = net.layers, net.L
+    above = [0] * (L + 1)  # cost of carrying one perturbation from layer l to the output
+    for l in range(L - 1, -1, -1):
+        above[l] = layers[l + 1] * m + sum(layers[k] * layers[k - 1] * m
+                                           for k in range(l + 2, L + 1))
+    if method.complex:
+        return [(layers[l], max(above[l], layers[L] * m)) for l in range(L, 0, -1)], "units"
+    return [(int(np.prod(p.shape)), above[p.layer] + layers[p.layer] * m)
+            for p in net.params], "entries"
+
+
+def _progress(stream, args=None, net=None, m=0, method=None):
+    """The progress callback of a network check: a ``ProgressBar`` on ``stream`` when it is a
+    terminal and --quiet was not given, else None."""
+    if "quiet" in (args or ()) or not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    work, unit = network_work(net, m, method) if net is not None else ([], "items")
+    return ProgressBar(stream, work, unit)
 
 
 def list_variants(out):
@@ -208,13 +399,39 @@ def run_check(args, stdout, stderr):
                      "takes seconds\n")
     try:
         report = check(Problem.checked(net, x, y), source, method, mode,
-                       getattr(args, "seed", 0), progress=_progress(stderr))
+                       getattr(args, "seed", 0),
+                       progress=_progress(stderr, args, net, cfg.m, method))
     finally:
         source.close()
     if plot is not None:
         report.plot(replace_link(plot))
-    stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
+    return write_report(report, args, stdout)
+
+
+def write_report(report, args, stdout):
+    """Write ``report`` as --format, --quiet and --color ask; return the exit status, 0 passed or
+    1 failed.  A check where nothing could be decided is no verdict: ValueError (exit 2)."""
+    if not report.decided:
+        counts = "; ".join(f"{n} {reason}" for reason, n in report.undecided.items())
+        raise ValueError(f"nothing could be decided: every entry was left undecided ({counts})")
+    fmt = getattr(args, "format", "text")
+    if fmt != "text":
+        text = FORMATS[fmt](report)
+    else:
+        color = use_color(getattr(args, "color", "auto"), stdout)
+        render = render_verdict if "quiet" in args else render_text
+        text = render(report, width=terminal_width(stdout), color=color)
+    stdout.write(text + "\n")
     return 0 if report.passed else 1
+
+
+def _output_options(args):
+    """Refuse --quiet and --color where the report is not text."""
+    fmt = getattr(args, "format", "text")
+    given = [f"--{o}" for o in ("quiet", "color") if o in args]
+    if given and fmt != "text":
+        raise UsageError(f"{' and '.join(given)} apply to the text report; they cannot be used "
+                         f"with --format {fmt}")
 
 
 MAX_LAYER_ELEMENTS = 10**7
@@ -312,8 +529,7 @@ def run_layer_command(args, stdout, stderr):
                                   seed=seed)
     if plot is not None:
         report.plot(replace_link(plot))
-    stdout.write(FORMATS[getattr(args, "format", "text")](report) + "\n")
-    return 0 if report.passed else 1
+    return write_report(report, args, stdout)
 
 
 def _wants_json(argv):
@@ -346,6 +562,7 @@ def main(argv=None, stdout=None, stderr=None):
         except SystemExit as e:  # --help
             return int(e.code or 0)
         mode = _mode(args)
+        _output_options(args)
         if mode == "list_variants":
             list_variants(stdout)
             return 0

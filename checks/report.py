@@ -95,10 +95,17 @@ class Report:
     arrays: dict = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
-        failing = [p.name for p in self.parameters if not p.passed]
-        return (f"Report(passed={self.passed}, max_relative_error={self.max_relative_error:.3g}, "
-                f"target={self.target!r}, failing={failing!r}, method={self.method!r}, "
-                f"mode={self.mode!r})")
+        """Short, with what a failed ``assert report`` needs first: the verdict, the failing
+        arrays and the diagnosis (pytest shows this repr and cuts it in the middle when long)."""
+        text = f"Report(passed={self.passed}, failing={self.failing!r}"
+        if self.diagnosis:
+            text += f", diagnosis={self.diagnosis!r}"
+        if not self.decided:
+            text += ", decided=False"
+        elif self.undecided:
+            text += f", undecided={sum(self.undecided.values())}"
+        return (text + f", max_relative_error={self.max_relative_error:.3g}, "
+                f"target={self.target!r}, method={self.method!r}, mode={self.mode!r})")
 
     def __bool__(self):
         return bool(self.passed)
@@ -152,8 +159,10 @@ class Report:
         from .formats import render_text
         return render_text(self)
 
-    def plot(self, path):
-        """Write the report as a picture (needs matplotlib); see ``checks.plot``."""
+    def plot(self, path=None):
+        """The report as a matplotlib ``Figure`` (needs matplotlib; see ``checks.plot``): drawn
+        with the current backend (a notebook shows it; a script calls ``plt.show()``), or, with
+        ``path``, saved there and kept out of pyplot.  Returns the Figure either way."""
         from .plot import plot_report
         return plot_report(self, path)
 

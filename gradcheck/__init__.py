@@ -26,9 +26,10 @@ if not os.path.isdir(os.path.join(_here, "checks")):
     __path__.append(os.path.dirname(_here))
 
 from .backprop import Network, load_config  # noqa: E402
-from .checks import (Report, assert_gradients_match, check_function, check_layer,  # noqa: E402
-                     gradcheck)
+from .checks import (Report, assert_function_gradients, assert_gradients_match,  # noqa: E402
+                     assert_layer_gradients, assert_passed, check_function, check_layer, gradcheck)
 
 __version__ = "0.2.0"
-__all__ = ["gradcheck", "check_function", "check_layer", "assert_gradients_match", "Report",
+__all__ = ["gradcheck", "check_function", "check_layer", "assert_gradients_match",
+           "assert_layer_gradients", "assert_function_gradients", "assert_passed", "Report",
            "Network", "load_config", "__version__"]

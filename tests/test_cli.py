@@ -1,13 +1,16 @@
 import io
 import json
+import os
+import re
 import subprocess
 import sys
+from functools import partialmethod
 
 import numpy as np
 import pytest
 
 from gradcheck.backprop import VARIANTS, Network, save_config
-from gradcheck.checks.cli import main
+from gradcheck.checks.cli import ProgressBar, main, network_work
 
 
 def run(*argv):
@@ -146,17 +149,162 @@ def test_help_goes_to_the_stream_passed_in_and_describes_every_option():
         assert option in out.getvalue()
 
 
-def test_progress_goes_to_stderr_when_it_is_a_terminal(examples):
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
 
+
+def test_progress_goes_to_stderr_when_it_is_a_terminal(examples, monkeypatch):
+    import gradcheck.checks.cli as cli
+    monkeypatch.setattr(cli.ProgressBar, "__init__", partialmethod(cli.ProgressBar.__init__,
+                                                                   delay=0.0, every=0.0))
     err = Terminal()
-    assert main([str(examples / "nielsen.toml"), "--method", "central"], io.StringIO(), err) == 0
-    assert "gradcheck: 13/13 checked" in err.getvalue()
+    assert main([str(examples / "seed.toml"), "--method", "central"], io.StringIO(), err) == 0
+    frames = err.getvalue().split("\r")
+    assert any(re.fullmatch(r"gradcheck: \[[#-]+\] +\d+%  [\d,]+ entries/s  \S+ left *", f)
+               for f in frames), frames[:4]
+    assert frames[-1] == "" and frames[-2].strip() == ""  # the bar is cleared at the end
     quiet = io.StringIO()
     main([str(examples / "nielsen.toml")], io.StringIO(), quiet)
     assert quiet.getvalue() == ""
+    hushed = Terminal()
+    main([str(examples / "seed.toml"), "--method", "central", "--quiet"], io.StringIO(), hushed)
+    assert hushed.getvalue() == ""
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_progress_bar_counts_the_share_of_the_work_not_of_the_entries():
+    clock, err = Clock(), Terminal()
+    # 100 cheap entries, then 100 that cost 9 times as much each
+    bar = ProgressBar(err, [(100, 1.0), (100, 9.0)], "entries", clock=clock, delay=1.0)
+    bar(0, 200)
+    clock.now = 0.5
+    bar(50, 200)
+    assert err.getvalue() == ""  # nothing on a short check
+    clock.now = 10.0
+    bar(100, 200)
+    assert bar.share(100, 200) == pytest.approx(0.1)
+    assert " 10%  10 entries/s  1m 30s left" in err.getvalue()
+    clock.now = 20.0
+    bar(150, 200)
+    assert bar.share(150, 200) == pytest.approx(0.55)
+    assert " 55%  8 entries/s  16s left" in err.getvalue()
+    bar(200, 200)
+    assert err.getvalue().endswith("\r")
+
+
+def test_a_progress_bar_of_unknown_segments_takes_the_items_as_equal():
+    bar = ProgressBar(Terminal(), [(3, 1.0)], "entries")
+    assert bar.share(5, 10) == 0.5 and bar.share(0, 0) == 1.0
+
+
+def test_the_network_work_weighs_low_layers_by_the_layers_above_them():
+    net = Network([784, 30, 20, 10], bias=False, seed=0)
+    from gradcheck.checks.differentiate import scheme
+    work, unit = network_work(net, 10, scheme("central"))
+    assert unit == "entries" and [n for n, _ in work] == [23520, 600, 200]
+    assert work[0][1] > work[1][1] > work[2][1]
+    work, unit = network_work(net, 10, scheme("complex_step"))
+    assert unit == "units" and [n for n, _ in work] == [10, 20, 30]
+
+
+def test_version_prints_the_package_version():
+    from importlib import metadata
+
+    import gradcheck
+    status, out, err = run("--version")
+    assert status == 0 and out == f"gradcheck {gradcheck.__version__}\n" and err == ""
+    assert out.split()[1] == metadata.version("gradcheck") == "0.2.0"
+
+
+def test_quiet_prints_only_the_verdict_line(examples):
+    status, out, err = run(examples / "seed.toml", "--variant", "code2", "--quiet")
+    assert status == 1 and out == "gradcheck FAILED: variant 'code2': W1, W2 wrong\n"
+    status, out, _ = run(examples / "nielsen.toml", "-q")
+    assert status == 0 and out == "gradcheck PASSED: variant 'correct'\n"
+
+
+@pytest.mark.parametrize("argv", [["--quiet", "--json"], ["--color", "always", "--format", "html"]])
+def test_quiet_and_color_are_refused_where_the_report_is_not_text(examples, argv):
+    status, out, err = run(examples / "nielsen.toml", *argv)
+    assert status == 2 and err.count("\n") == 1 and "apply to the text report" in err
+
+
+def test_colour_only_on_a_terminal_and_never_under_no_color(examples, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    config = str(examples / "seed.toml")
+    piped = io.StringIO()
+    main([config, "--variant", "code2"], piped, io.StringIO())
+    assert "\x1b[" not in piped.getvalue()
+    terminal = Terminal()
+    main([config, "--variant", "code2"], terminal, io.StringIO())
+    assert "\x1b[1;31mFAIL\x1b[0m" in terminal.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = Terminal()
+    main([config, "--variant", "code2"], terminal, io.StringIO())
+    assert "\x1b[" not in terminal.getvalue()
+    forced = io.StringIO()
+    main([config, "--variant", "code2", "--color", "always"], forced, io.StringIO())
+    assert "\x1b[1;31mFAIL" in forced.getvalue()
+    monkeypatch.delenv("NO_COLOR")
+    never = Terminal()
+    main([config, "--variant", "code2", "--color", "never"], never, io.StringIO())
+    assert "\x1b[" not in never.getvalue()
+
+
+def test_abbreviated_options_are_refused(examples):
+    status, out, err = run(examples / "nielsen.toml", "--js")
+    assert status == 2 and err == "gradcheck: error: unrecognized arguments: --js\n"
+    status, _, err = run(examples / "nielsen.toml", "--var", "code2")
+    assert status == 2 and "--var" in err
+
+
+def test_help_separates_the_modes_with_examples_and_no_unexplained_words():
+    out = io.StringIO()
+    assert main(["--help"], out, io.StringIO()) == 0
+    text = out.getvalue()
+    modes = ["check a network:", "check a layer:", "list the variants:", "search:"]
+    where = [text.index(s) for s in modes + ["numeric side and limits:", "output:"]]
+    assert where == sorted(where)  # the modes, then the options they share
+    for section, start in zip(modes, where):
+        body = text[start:text.index("\n\n", text.index("\n\n", start) + 2)]
+        assert "example" in body, section
+    for word in ("catalogue", "plug-in", "plugin"):
+        assert word not in text.lower()
+    assert "--version" in text and "--quiet" in text and "--color" in text
+
+
+def test_the_seeds_failing_report_fits_in_80_columns_through_the_real_command(examples):
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("COLUMNS", None)
+    proc = subprocess.run([sys.executable, "-m", "gradcheck", str(examples / "seed.toml"),
+                           "--impl", f"{examples / 'seeds_train.py'}:train_code2",
+                           "--impl-kind", "step"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert max(map(len, proc.stdout.splitlines())) <= 80, proc.stdout
+    assert "diagnosis: The first wrong layer" in proc.stdout
+
+
+def test_a_check_where_nothing_could_be_decided_exits_2_with_one_line(examples, monkeypatch):
+    import gradcheck.checks.cli as cli
+    from gradcheck.checks.report import ParameterCheck, Report
+    p = ParameterCheck("W1", "layer 0 -> layer 1", (2, 3), True, 0.0, 0, 0, skipped=6,
+                       undecided={"the rounding bound reaches the size of the gradient": 6})
+    undecided = Report(False, 0.0, (p,), "variant 'correct'", "complex_step", "full", 1, "net")
+    monkeypatch.setattr(cli, "check", lambda *args, **kwargs: undecided)
+    status, out, err = run(examples / "nielsen.toml")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("gradcheck: error: nothing could be decided") and "rounding" in err
+    status, out, err = run(examples / "nielsen.toml", "--json")
+    assert status == 2 and json.loads(out)["passed"] is False
 
 
 def test_what_a_plugin_prints_does_not_corrupt_the_json_on_stdout(tmp_path, capsys):
