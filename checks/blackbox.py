@@ -78,6 +78,7 @@ class NumericResult:
     evaluations: int
     method: str
     precision: object = FLOAT64
+    size: float = 0.0         # the size of the terms L sums at the base point
 
 
 def _nudge(a):
@@ -116,23 +117,24 @@ def complex_safe(target, rng, eps=EPS):
     direction = {n: rng.standard_normal(a.shape) * target.scale(n) for n, a in arrays.items()}
     h = COMPLEX_STEP
     try:
-        (real, _), (zero, _), (stepped, _) = target.at([
+        (real, size), (zero, zero_size), (stepped, _) = target.at([
             {}, {n: (np.arange(a.size), np.zeros(a.size, dtype=complex)) for n, a in arrays.items()},
             _dense(target, direction, 1j * h)])
         real, zero, stepped = complex(real), complex(zero), complex(stepped)
     except Exception:  # a TypeError from float(), a ComplexWarning, anything: not complex-safe
         return False
-    if real.imag != 0 or abs(zero.real - real.real) > 64 * eps * max(abs(real.real), 1e-300):
+    scale = max(abs(real.real), size, zero_size, 1e-300)
+    if real.imag != 0 or zero.imag != 0 or abs(zero.real - real.real) > 64 * eps * scale:
         return False
     cs = stepped.imag / h
     fd = scheme("richardson")
     t = float(2.0 ** np.round(np.log2(eps ** fd.step_exponent)))
-    values = [float(np.real(v)) for v, _ in target.at(
-        [_dense(target, direction, c * t) for c in fd.offsets])]
-    rounding = 64 * eps * max([abs(real.real)] + [abs(v) for v in values])
+    got = target.at([_dense(target, direction, c * t) for c in fd.offsets])
+    values = [float(np.real(v)) for v, _ in got]
+    rounding = 64 * eps * max([scale] + [abs(v) for v in values] + [z for _, z in got])
     est, err = fd.combine(values, t, rounding)
     f0 = real.real
-    if kinked(values, f0, t, rounding) or jump_in_second_derivative(values, f0, t, rounding):
+    if not smooth_across(values, f0, t, rounding):
         return False  # the reference crosses a kink: it decides nothing
     if not err <= 1e-6 * max(abs(est), abs(cs)):
         return False  # the reference is not accurate enough to vouch for the complex step
@@ -157,7 +159,6 @@ def numeric(target, method, sample, rng):
     s = scheme(used)
     (f0, size0), = target.at([{}])
     f0 = float(np.real(f0))
-    offsets = [c for c in s.offsets if c != 0]
     grads, bounds, reasons, evaluations = {}, {}, {}, 0
     for name in target.names:
         a0 = target.arrays[name]
@@ -166,23 +167,42 @@ def numeric(target, method, sample, rng):
         why = np.full(a0.shape, NOT_SAMPLED, dtype=np.uint8)
         why.flat[entries] = 0
         h = s.step(np.abs(np.asarray(a0, dtype=float).ravel()[entries]), target.scale(name), eps)
-        moves = [{name: (np.array([k]), np.array([c * hk]))} for k, hk in zip(entries, h)
-                 for c in offsets]
-        results = target.at(moves)
-        evaluations += len(moves)
-        for j, (k, hk) in enumerate(zip(entries, h)):
-            got = results[j * len(offsets):(j + 1) * len(offsets)]
-            values = [v if s.complex else float(np.real(v)) for v, _ in got]
-            if not s.complex:
-                values = _with_base(s.offsets, values, f0)
-            size = max([size0] + [z for _, z in got] + [abs(np.real(v)) for v in values])
-            rounding = 2 * gamma(target.terms + 8, eps) * size
-            e, b = s.combine(values, hk, rounding)
-            est.flat[k], err.flat[k] = float(np.real(e)), float(b)
-            if not s.complex and not smooth_across(values, f0, hk, rounding):
-                why.flat[k] = KINK
+        for _ in range(1 if s.complex else RETRIES + 1):
+            done, n = _estimate(target, s, name, entries, h, f0, size0, eps, est, err)
+            evaluations += n
+            entries, h = entries[~done], h[~done] / 8  # steps too large to be smooth: smaller
+            if not entries.size:
+                break
+        why.flat[entries] = KINK
         grads[name], bounds[name], reasons[name] = est, err, why
-    return NumericResult(grads, bounds, reasons, evaluations, used, precision)
+    return NumericResult(grads, bounds, reasons, evaluations, used, precision, size0)
+
+
+#: times an entry whose steps are not smooth across is tried again with steps 8 times smaller
+RETRIES = 2
+
+
+def _estimate(target, s, name, entries, h, f0, size0, eps, est, err):
+    """The scheme's estimate and bound for each entry, written into est and err; (whether each
+    entry's steps were smooth across, the evaluations taken)."""
+    offsets = [c for c in s.offsets if c != 0]
+    moves = [{name: (np.array([k]), np.array([c * hk]))} for k, hk in zip(entries, h)
+             for c in offsets]
+    results = target.at(moves)
+    done = np.ones(len(entries), dtype=bool)
+    for j, (k, hk) in enumerate(zip(entries, h)):
+        got = results[j * len(offsets):(j + 1) * len(offsets)]
+        values = [v if s.complex else float(np.real(v)) for v, _ in got]
+        if not s.complex:
+            values = _with_base(s.offsets, values, f0)
+        size = max([size0] + [z for _, z in got] + [abs(np.real(v)) for v in values])
+        rounding = 2 * gamma(target.terms + 8, eps) * size
+        e, b = s.combine(values, hk, rounding)
+        est.flat[k], err.flat[k] = float(np.real(e)), float(b)
+        # a kink shows against the values' actual noise (a few units of their size), not
+        # against the worst-case bound, which would hide it: flagging is the safe side
+        done[j] = s.complex or smooth_across(values, f0, hk, 8 * eps * size)
+    return done, len(moves)
 
 
 def _with_base(offsets, values, f0):
@@ -193,9 +213,25 @@ def _with_base(offsets, values, f0):
 
 def smooth_across(values, f0, h, rounding):
     """Whether the function looks smooth across the steps (values at +-h, +-2h, ...): no kink,
-    and, with three step sizes, no jump in the second derivative."""
-    return not kinked(values, f0, h, rounding) and not jump_in_second_derivative(
-        values, f0, h, rounding)
+    and, with three step sizes, no jump in the second derivative and differences in their
+    asymptotic regime."""
+    return not (kinked(values, f0, h, rounding) or jump_in_second_derivative(values, f0, h, rounding)
+                or not asymptotic(values, h, rounding))
+
+
+def asymptotic(values, h, rounding):
+    """Whether the central differences D(t) = (f(t) - f(-t)) / 2t at t = h, 2h, 4h behave as
+    Richardson's error estimate assumes, D(t) = f' + t^2 f'''/6 + O(t^4): then D(4h) - D(2h) =
+    4 (D(2h) - D(h)) up to O(h^4).  A kink a fraction of a step away, or a function that varies
+    on a scale finer than the step (a batch norm of nearly constant inputs), breaks it; the
+    estimate's error bound then means nothing.  True with fewer than three step sizes."""
+    if len(values) < 6:
+        return True
+    D = [(values[2 * k] - values[2 * k + 1]) / (2 ** (k + 1) * h) for k in range(3)]
+    noise = [rounding / (2 ** k * h) for k in range(3)]
+    first, second = D[1] - D[0], D[2] - D[1]
+    slack = noise[2] + 5 * noise[1] + 4 * noise[0]
+    return abs(second - 4 * first) <= slack + 0.25 * (abs(second) + 4 * abs(first))
 
 
 def kinked(values, f0, h, rounding):

@@ -134,7 +134,8 @@ def _stays_put(problem, source, analytic):
                     64 * _largest(analytic.extra.get(n, 0.0)), 64 * _largest(moved.extra.get(n, 0.0)))
         if not true_move > floor:
             continue  # this array hardly moves: no evidence either way
-        code_move = _largest(np.asarray(moved.gradient[n], dtype=float) - analytic.gradient[n])
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: it moved, as far as we know
+            code_move = _largest(np.asarray(moved.gradient[n], dtype=float) - analytic.gradient[n])
         seen.add(code_move <= true_move / 64)
     return seen
 

@@ -103,15 +103,18 @@ def _layer_losses(state, header, arrays):
 
 def _layer_backward(state, header, arrays):
     douts = [arrays[f"dout{k}"] for k in range(header["outputs"])]
-    grads = state.layer.backward(douts)
+    grads = state.layer.backward(douts, moves_from_arrays(arrays, 1, state.layer.names)[0])
     if not isinstance(grads, (list, tuple)) or not all(isinstance(g, np.ndarray) for g in grads):
         raise PluginError(f"{header.get('shown', 'backward')}: backward must return arrays, one "
                           "per float-array input")
     return {"count": len(grads)}, {f"grad{k}": g for k, g in enumerate(grads)}
 
 
-HANDLERS = {"gradient": _gradient, "layer.signature": _layer_signature, "layer.open": _layer_open, "layer.outputs": _layer_outputs,
-            "layer.losses": _layer_losses, "layer.backward": _layer_backward}
+HANDLERS = {"gradient": _gradient, "layer.signature": _layer_signature, "layer.open": _layer_open,
+            "layer.outputs": _layer_outputs, "layer.losses": _layer_losses,
+            "layer.backward": _layer_backward}
+
+
 def serve(rfd, wfd):
     """Answer the parent's requests on the pipes ``rfd`` and ``wfd`` until it closes them."""
     _die_with_parent()

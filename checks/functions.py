@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backprop import Parameter
 from .blackbox import Target, complex_safe, numeric
-from .compare import KINK
+from .compare import KINK, SWAMPED
 from .differentiate import EPS
 from .heap import keep_freed_memory
 from .layers import InProcessLayer, moved_values
@@ -60,26 +60,77 @@ def _scalar(value, what):
     return v.reshape(())[()]
 
 
-def _tolerance(params, analytic, numeric_side, K, precision):
+def _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise):
+    """The stated model (see the module docstring): each entry a sum of at most K terms, none
+    larger than S, the largest entry of its array or of the true gradient, or than the loss's
+    share per input, size / (scale n): a correct backward may cancel terms that large (a batch
+    norm over two examples, a saturated LSTM gate's 1 - tanh^2) down to a far smaller result.
+    Plus 8 times the code's own rounding noise as measured (``noise``, see ``rounding_noise``),
+    up to sqrt(u) of the loss's share per input."""
     u = precision.eps
     tol = {}
+    # the loss's share per input is capped at the largest true gradient entry of any array: it
+    # stands for terms a backward may cancel, which are no larger than the gradients it computes
+    top = max(float(np.max(np.abs(g), initial=0.0)) for g in numeric_side.gradient.values())
     for p in params:
         S = max(float(np.max(np.abs(numeric_side.gradient[p.name]), initial=0.0)),
                 float(np.nanmax(np.abs(np.where(np.isfinite(analytic[p.name]),
-                                                analytic[p.name], 0)), initial=0.0)))
+                                                analytic[p.name], 0)), initial=0.0)),
+                min(size / (scales[p.name] * max(p.size, 1)), top))
+        share = size / (scales[p.name] * max(p.size, 1))
         tol[p.name] = (numeric_side.error_bound[p.name] + 2 * gamma(K, u) * S
                        + 8 * u * np.abs(numeric_side.gradient[p.name])
-                       + 2 * gamma(K, EPS) * S)  # the numeric side's own sums
+                       + 2 * gamma(K, EPS) * S  # the numeric side's own sums
+                       + min(8 * noise.get(p.name, 0.0), np.sqrt(u) * share))
     return tol
 
 
-def _report(name, params, analytic, numeric_side, K, evidence):
+def jiggle(arrays, seed):
+    """A move of every entry by a few units in its last place (its own dtype's): nothing a
+    smooth gradient notices beyond a few units of rounding, but every rounding in the code
+    changes."""
+    rng = np.random.default_rng([seed, 0x6A6967])
+    move = {}
+    for n, a in arrays.items():
+        k = rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], size=a.size)
+        move[n] = (np.arange(a.size), (np.spacing(np.abs(a)).ravel() * k).astype(a.dtype))
+    return move
+
+
+def rounding_noise(grads, again):
+    """How far the code's gradient moves when its inputs move by a few units in their last
+    place (``jiggle``): the size of its own rounding, cancellation included, per array."""
+    out = {}
+    for n, g in grads.items():
+        moved = np.abs(np.asarray(again[n], dtype=float) - np.asarray(g, dtype=float))
+        out[n] = float(np.max(np.where(np.isfinite(moved), moved, 0.0), initial=0.0))
+    return out
+
+
+def uninformative(params, analytic, numeric_side):
+    """The numeric side's reasons, and SWAMPED where its own error bound reaches the size of the
+    gradient (the largest |entry| of the array, numeric or analytic): a finite difference of a
+    float32 loss that moves less than a unit of its rounding says the gradient is 0 +- the
+    bound, which no code can be held to."""
+    out = {}
+    for p in params:
+        num, an = numeric_side.gradient[p.name], np.asarray(analytic[p.name], dtype=float)
+        top = max(float(np.max(np.abs(num), initial=0.0)),
+                  float(np.max(np.abs(an), initial=0.0, where=np.isfinite(an))))
+        why = numeric_side.reasons[p.name].copy()
+        if top > 0:
+            why[(why == 0) & (numeric_side.error_bound[p.name] >= top)] = SWAMPED
+        out[p.name] = why
+    return out
+
+
+def _report(name, params, analytic, numeric_side, K, evidence, size, scales, noise):
     # the gradient is judged at the narrowest of the precisions its dtypes show and the one its
     # code's evaluations round at (float32 inputs make float64 code compute in float32)
     precision = max(precision_of(list(analytic.values())), numeric_side.precision,
                     key=lambda p: p.eps)
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
-    tol = _tolerance(params, analytic, numeric_side, K, precision)
+    tol = _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise)
     notes = []
     kinks = sum(int(np.count_nonzero(r == KINK)) for r in numeric_side.reasons.values())
     if kinks:
@@ -88,7 +139,8 @@ def _report(name, params, analytic, numeric_side, K, evidence):
                      "scheme's error estimate does not hold")
     if precision is not FLOAT64:
         notes.append(f"the gradient came back in {precision} and was judged at its rounding")
-    return verdict(params, analytic, numeric_side.gradient, tol, numeric_side.reasons,
+    return verdict(params, analytic, numeric_side.gradient, tol,
+                   uninformative(params, analytic, numeric_side),
                    notes=notes, evidence=evidence, target=name,
                    method=numeric_side.method, mode="full",
                    evaluations=numeric_side.evaluations,
@@ -220,9 +272,14 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
                 raise ValueError("f is not complex-safe (a complex step through it does not give "
                                  "its derivative): use method='auto' or 'richardson'")
             numeric_side = numeric(target, method, sample, rng)
+            live.put(jiggle(live.saved, seed))
+            again = f()[1] if grad is None else grad()
+            noise = rounding_noise(analytic, _check_shapes(
+                records, _grads_like(names, params, again, "the gradient"), "the gradient"))
         finally:
             live.restore()
-    return _report(getattr(f, "__name__", "f"), records, analytic, numeric_side, target.terms, {})
+    return _report(getattr(f, "__name__", "f"), records, analytic, numeric_side, target.terms, {},
+                   numeric_side.size, {n: target.scale(n) for n in names}, noise)
 
 
 def _first(out):
@@ -285,6 +342,9 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0):
                     for n, i in zip(code.names, positions))
     analytic = _check_shapes(records, {n: np.asarray(g) for n, g in zip(code.names, grads)},
                              "backward")
+    again = code.backward(douts, jiggle(code.base, seed))
+    noise = rounding_noise(analytic, _check_shapes(
+        records, {n: np.asarray(g) for n, g in zip(code.names, again)}, "backward"))
     K = sum(a.size for a in code.base.values()) + sum(o.size for o in outs)
     target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K,
                     precision_of(outs + list(code.base.values())))
@@ -294,8 +354,10 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0):
         o.ndim >= 1 and o.shape[0] == outs[0].shape[0] for o in outs) else None
     per_example = _per_example(code, douts, numeric_side.method, sample, seed, K,
                                numeric_side.precision) if m and m > 1 else None
+    size = float(sum(np.sum(np.abs(o * d)) for o, d in zip(outs, douts)))
     return _report(name, records, analytic, numeric_side, K,
-                   dict(m=m, per_example=per_example, inputs=code.base))
+                   dict(m=m, per_example=per_example, inputs=code.base), size,
+                   {n: target.scale(n) for n in code.names}, noise)
 
 
 def _per_example(code, douts, method, sample, seed, K, precision):

@@ -118,19 +118,38 @@ class InProcessLayer:
         return self.outputs(self.base)
 
     def losses(self, moves, douts):
-        """For each perturbation {name: (indices, values)}: (L, sum |out * dout|) at base +
-        perturbation, L = sum over the outputs of out * dout (complex where the values are)."""
+        """For each perturbation {name: (indices, values)}: (L - L0, the size of the terms it
+        differs by), where L = sum over the outputs of out * dout (complex where the values are)
+        and L0 is L at the base inputs.
+
+        The difference is summed over the outputs that changed only: an output the move cannot
+        reach is computed from the same numbers as at the base and comes out the same, so its
+        rounding cancels exactly.  What is left is rounded at the size of the outputs that did
+        change, (|out| + |out0|) |dout| summed over them, not at the size of all of L: a step in
+        one entry of an elementwise layer is judged at one output's rounding."""
+        base = self._base_outputs()
         out = []
         for move in moves:
-            values = moved_values(self.base, move)
-            outs = self.outputs(values)
-            out.append((sum(np.sum(o * d) for o, d in zip(outs, douts)),
-                        float(sum(np.sum(np.abs(np.real(o) * d)) for o, d in zip(outs, douts)))))
+            outs = self.outputs(moved_values(self.base, move))
+            diff, size = 0.0, 0.0
+            for o, o0, d in zip(outs, base, douts):
+                changed = o != o0
+                delta = np.where(changed, o - o0, 0)
+                diff = diff + np.sum(delta * d)
+                size += float(np.sum(np.where(changed, (np.abs(np.real(o)) + np.abs(o0)) * np.abs(d),
+                                              0.0)))
+            out.append((diff, size))
         return out
 
-    def backward(self, douts):
-        """The backward's gradients at the base inputs, for the upstream gradients ``douts``."""
-        _, cache = outputs_of(self._run(self.base))
+    def _base_outputs(self):
+        if getattr(self, "_outs0", None) is None:
+            self._outs0 = self.base_outputs()
+        return self._outs0
+
+    def backward(self, douts, move=None):
+        """The backward's gradients at the base inputs (moved by ``move``, a sparse
+        perturbation, where given), for the upstream gradients ``douts``."""
+        _, cache = outputs_of(self._run(moved_values(self.base, move or {})))
         grads = self.backward_fn(*[d.copy() for d in douts], cache)
         return [grads] if isinstance(grads, np.ndarray) else grads
 
@@ -177,9 +196,10 @@ class ChildLayer:
             raise PluginError(f"{self.shown}: its process gave an unexpected answer")
         return list(zip(loss.tolist(), size.tolist()))
 
-    def backward(self, douts):
-        reply, got = self.child.request("layer.backward", {"outputs": len(douts)},
-                                        {f"dout{k}": d for k, d in enumerate(douts)})
+    def backward(self, douts, move=None):
+        arrays = {f"dout{k}": d for k, d in enumerate(douts)}
+        arrays.update(_moves_arrays([move or {}]))
+        reply, got = self.child.request("layer.backward", {"outputs": len(douts)}, arrays)
         count = reply.get("count")
         if type(count) is not int or count < 0 or set(got) != {f"grad{k}" for k in range(count)}:
             raise PluginError(f"{self.shown}: its process gave an unexpected answer")
