@@ -69,6 +69,20 @@ class Config:
         return self.fields["layers"]
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    """A JSON object whose keys repeat is refused (TOML refuses it by itself)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"the key {key!r} is given twice")
+        out[key] = value
+    return out
+
+
 def read_config(path):
     """The validated ``Config`` at ``path``; reads no array data."""
     path = regular_file(path, "config file")
@@ -82,7 +96,10 @@ def read_config(path):
     except OSError as e:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {e.strerror}") from None
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        raw = (json.loads(text, object_pairs_hook=_unique_keys) if path.suffix.lower() == ".json"
+               else tomllib.loads(text))
+    except _DuplicateKey as e:
+        raise ConfigError(f"config file {str(path)!r}: {e}") from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"config file {str(path)!r}: JSON syntax error at line {e.lineno}, "
                           f"column {e.colno}: {e.msg}") from None
@@ -133,7 +150,11 @@ def validate_fields(raw, base=Path(".")):
         if cfg.get(key) is not None:
             if not isinstance(cfg[key], str) or not cfg[key]:
                 raise ConfigError(f"`{key}` must be a file name; got {cfg[key]!r}")
-            cfg[key] = (base / cfg[key]).resolve()
+            try:
+                cfg[key] = (base / cfg[key]).resolve()
+            except (RuntimeError, OSError):  # a symlink loop, a name too long
+                raise ConfigError(f"`{key}` file {cfg[key]!r} cannot be resolved (a symlink "
+                                  "loop?)") from None
     if "impl" in cfg and not isinstance(cfg["impl"], dict):
         raise ConfigError(f"`impl` must be a table of keys ([impl]); got {cfg['impl']!r}")
     return cfg
@@ -155,7 +176,9 @@ def _npz_members(path, field):
     path = regular_file(path, f"`{field}` file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except OSError as e:
+        raise ConfigError(f"`{field}` file {str(path)!r} cannot be read: {e.strerror}") from None
+    except (zipfile.BadZipFile, ValueError):
         raise ConfigError(f"`{field}` file {str(path)!r} is not an .npz archive") from None
     members = {}
     with archive:

@@ -28,7 +28,7 @@ from ..backprop import Network
 from .adapt import CodeReader
 from .layers import InProcessLayer, moves_from_arrays, signature_of
 from .protocol import ProtocolError, read_frame, write_frame
-from .usercode import PluginError, UserTarget, load, printable
+from .usercode import PluginError, UserTarget, describe, load, printable, raised_in_user_code
 
 __all__ = ["serve"]
 
@@ -110,6 +110,26 @@ def _layer_backward(state, header, arrays):
     return {"count": len(grads)}, {f"grad{k}": g for k, g in enumerate(grads)}
 
 
+def _error_line(e, header):
+    """The one line that says what went wrong: the message of a ``PluginError`` (or a
+    ValueError/TypeError of ours about the request); for anything raised in the user's own code
+    (KeyboardInterrupt, MemoryError, an exception whose message itself raises), that it raised
+    it, where; else an error of gradcheck's, to report."""
+    if isinstance(e, (PluginError, ValueError, TypeError)) and not raised_in_user_code(e):
+        return printable(_message(e), 1000)
+    if raised_in_user_code(e):
+        return printable(f"{header.get('shown', 'the code')} raised {describe(e)}", 1000)
+    return printable(f"unexpected {type(e).__name__} in the child: {_message(e)} (please report "
+                     "this)", 1000)
+
+
+def _message(e):
+    try:
+        return str(e)
+    except BaseException:  # noqa: BLE001
+        return type(e).__name__
+
+
 HANDLERS = {"gradient": _gradient, "layer.signature": _layer_signature, "layer.open": _layer_open,
             "layer.outputs": _layer_outputs, "layer.losses": _layer_losses,
             "layer.backward": _layer_backward}
@@ -127,11 +147,8 @@ def serve(rfd, wfd):
         op = header.get("op")
         try:
             reply, out = HANDLERS[op](state, header, arrays)
-        except (PluginError, ValueError, TypeError) as e:
-            reply, out = {"error": printable(e, 1000)}, {}
-        except BaseException as e:  # noqa: BLE001 - the user's code raised through us: one line
-            reply, out = {"error": printable(f"unexpected {type(e).__name__} in the child: {e} "
-                                             "(please report this)", 1000)}, {}
+        except BaseException as e:  # noqa: BLE001 - whatever is raised, the answer is one line
+            reply, out = {"error": _error_line(e, header)}, {}
         sys.stdout.flush()
         sys.stderr.flush()
         try:

@@ -12,9 +12,13 @@ stderr)`` is the whole command, so tests and scripts can call it in-process.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -29,9 +33,9 @@ from .differentiate import SCHEMES, scheme
 from .formats import FORMATS, render_text, render_verdict, terminal_width
 from .functions import METHODS, check_layer_code
 from .layers import ChildLayer, layer_signature
-from .outputs import check_writable, replace_link
+from .outputs import check_writable, written
 from .analytic import IMPL_KINDS
-from .usercode import PluginError, UserTarget
+from .usercode import PluginError, UserTarget, unique_keys
 from .problem import Problem
 from .runner import DEFAULT_TIMEOUT, Child, InChild
 from .sources import Catalogue
@@ -45,12 +49,40 @@ class UsageError(Exception):
     pass
 
 
+class _Once:
+    """An option that may be given once: a second value is refused, not silently taken (options
+    sharing a destination, --json and --format, count as one)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if hasattr(namespace, self.dest):
+            names = "/".join(a.option_strings[-1] for a in parser._actions if a.dest == self.dest)
+            raise UsageError(f"{names} is given more than once")
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _StoreOnce(_Once, argparse._StoreAction):
+    pass
+
+
+class _StoreConstOnce(_Once, argparse._StoreConstAction):
+    pass
+
+
+class _StoreTrueOnce(_Once, argparse._StoreTrueAction):
+    pass
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting and prints to the stream it is given."""
+    """argparse that raises instead of exiting, prints to the stream it is given, and refuses an
+    option given twice."""
 
     def __init__(self, *args, out=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.out = out
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        self.register("action", "store_const", _StoreConstOnce)
+        self.register("action", "store_true", _StoreTrueOnce)
 
     def error(self, message):  # one line, exit 2, no usage dump
         raise UsageError(message)
@@ -404,7 +436,8 @@ def run_check(args, stdout, stderr):
     finally:
         source.close()
     if plot is not None:
-        report.plot(replace_link(plot))
+        with written(plot, getattr(args, "force", False), "--plot") as picture:
+            report.plot(picture)
     return write_report(report, args, stdout)
 
 
@@ -422,6 +455,7 @@ def write_report(report, args, stdout):
         render = render_verdict if "quiet" in args else render_text
         text = render(report, width=terminal_width(stdout), color=color)
     stdout.write(text + "\n")
+    stdout.flush()  # a closed pipe or a full disk shows here, inside the command
     return 0 if report.passed else 1
 
 
@@ -442,11 +476,13 @@ def _shapes(items):
     for item in items or []:
         name, sep, dims = item.partition("=")
         try:
-            shape = [int(d) for d in dims.split(",") if d.strip()] if sep else None
+            shape = [int(d) for d in dims.split(",")] if sep else None
         except ValueError:
             shape = None
         if not name.isidentifier() or not shape or any(d < 1 for d in shape):
             raise UsageError(f"--shape must be NAME=D1,D2,... with positive sizes; got {item!r}")
+        if name in shapes:
+            raise UsageError(f"--shape {name} is given twice")
         if int(np.prod(shape, dtype=np.int64)) > MAX_LAYER_ELEMENTS:
             raise UsageError(f"--shape {item}: more than {MAX_LAYER_ELEMENTS:,} elements")
         shapes[name] = shape
@@ -459,11 +495,15 @@ def _args(items):
         name, sep, text = item.partition("=")
         if not name.isidentifier() or not sep:
             raise UsageError(f"--arg must be NAME=JSON; got {item!r}")
+        if name in args:
+            raise UsageError(f"--arg {name} is given twice")
         try:
-            args[name] = json.loads(text)
+            args[name] = json.loads(text, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as e:
             raise UsageError(f"--arg {name}: not JSON ({e.msg}); strings need quotes: "
                              f"--arg {name}='\"text\"'") from None
+        except ValueError as e:
+            raise UsageError(f"--arg {name}: {e}") from None
     return args
 
 
@@ -528,13 +568,31 @@ def run_layer_command(args, stdout, stderr):
         report = check_layer_code(code, f"{forward} / {backward}", method=method, sample=sample,
                                   seed=seed)
     if plot is not None:
-        report.plot(replace_link(plot))
+        with written(plot, getattr(args, "force", False), "--plot") as picture:
+            report.plot(picture)
     return write_report(report, args, stdout)
 
 
+def _silence(stream):
+    """After a failed write to stdout, point it at /dev/null, so that nothing more (Python's own
+    flush at exit included) fails on it."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+def _is_stdout_error(e, stdout):
+    """Whether an OSError came from writing the report (not from reading an input file)."""
+    return getattr(e, "filename", None) is None
+
+
 def _wants_json(argv):
-    """Whether the arguments ask for JSON (read without the parser, which may be what failed)."""
+    """Whether the arguments ask for JSON (read without the parser, which may be what failed);
+    nothing after ``--`` is an option."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" in argv:
+        argv = argv[:argv.index("--")]
     for k, arg in enumerate(argv):
         if arg == "--json" or arg == "--format=json" or (
                 arg == "--format" and k + 1 < len(argv) and argv[k + 1] == "json"):
@@ -542,18 +600,52 @@ def _wants_json(argv):
     return False
 
 
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP arrived: end the child's processes and exit like Ctrl-C (130)."""
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _signals_end_the_check():
+    """SIGTERM and SIGHUP end the check the way Ctrl-C does: every process the user's code
+    started is ended on the way out, and the status is 130 (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command; returns the exit status."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     as_json = _wants_json(argv)
+    with _signals_end_the_check():
+        return _main(argv, stdout, stderr, as_json)
+
+
+def _main(argv, stdout, stderr, as_json):
 
     def fail(message, status=2):
         line = " ".join(str(message).split())
-        stderr.write(f"{PROG}: error: {line}\n" if status == 2 else f"{PROG}: {line}\n")
+        with contextlib.suppress(OSError):
+            stderr.write(f"{PROG}: error: {line}\n" if status == 2 else f"{PROG}: {line}\n")
         if as_json:  # --json is valid JSON in every outcome
-            stdout.write(json.dumps({"passed": False, "max_relative_error": None, "parameters": [],
-                                     "error": line, "status": status}) + "\n")
+            try:
+                stdout.write(json.dumps({"passed": False, "max_relative_error": None,
+                                         "parameters": [], "error": line, "status": status})
+                             + "\n")
+                stdout.flush()
+            except OSError:
+                _silence(stdout)
         return status
 
     try:
@@ -576,7 +668,17 @@ def main(argv=None, stdout=None, stderr=None):
         return run_check(args, stdout, stderr)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
-    except (UsageError, ConfigError, PluginError, ValueError, TypeError, OSError) as e:
+    except Interrupted as e:
+        return fail(f"interrupted ({e})", 130)
+    except BrokenPipeError:
+        _silence(stdout)
+        return fail("the report could not be written: its reader closed the pipe")
+    except OSError as e:
+        if e.errno in (errno.EPIPE, errno.ENOSPC) and _is_stdout_error(e, stdout):
+            _silence(stdout)
+            return fail(f"the report could not be written: {e.strerror}")
+        return fail(e)
+    except (UsageError, ConfigError, PluginError, ValueError, TypeError) as e:
         return fail(e)
     except MemoryError:
         return fail("out of memory while checking; try --mode directional or a smaller batch")

@@ -1,19 +1,33 @@
-"""Files the command writes (``--out``, ``--plot``): checked before any work starts, and never
-replacing an existing file unless ``--force``; a symbolic link at the path is replaced itself,
-never followed to the file it points at."""
+"""Files the command writes (``--out``, ``--plot``).
+
+Checked before any work starts (the folder exists and is writable; nothing is at the path, or
+``--force``), and written so that nothing else is touched:
+
+- every file is written to a temporary file beside its target, then put in place by a link that
+  fails if anything exists at the path (no ``--force``: a file that appeared during the check is
+  kept, and the command says so) or by a rename that replaces the directory entry (``--force``);
+- so a symbolic link, a hard link to a file elsewhere, or a FIFO at the path is replaced as an
+  entry, never followed, written through or opened.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
-__all__ = ["check_writable", "replace_link"]
+__all__ = ["check_writable", "written", "place"]
 
 
 def check_writable(paths, force, option):
     """Refuse, naming ``option``, unless every path's folder exists and is writable and no path
     exists (or ``force``, and it is not a directory)."""
-    for path in map(Path, paths):
+    out = []
+    for path in paths:
+        if not str(path).strip():
+            raise ValueError(f"{option} needs a file name; got an empty one")
+        path = Path(path)
         folder = path.parent
         if not folder.is_dir():
             raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist")
@@ -25,12 +39,46 @@ def check_writable(paths, force, option):
             if not force:
                 raise ValueError(f"{option}: {str(path)!r} already exists; pass --force to "
                                  "replace it")
-    return [Path(p) for p in paths]
+        out.append(path)
+    return out
 
 
-def replace_link(path):
-    """Remove a symbolic link at ``path`` so that writing creates a file there."""
+def place(temporary, path, force, option):
+    """Put the written ``temporary`` file at ``path``: by a link that refuses an existing entry,
+    or, with ``force``, by a rename that replaces the entry itself (never what it points at)."""
     path = Path(path)
-    if path.is_symlink():
-        path.unlink()
-    return path
+    try:
+        if force:
+            os.replace(temporary, path)
+            return path
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise ValueError(f"{option}: {str(path)!r} appeared while gradcheck was working; it "
+                             "was left as it is (pass --force to replace it)") from None
+        except OSError:  # a file system without hard links: the check-then-rename race remains
+            if os.path.lexists(path):
+                raise ValueError(f"{option}: {str(path)!r} already exists; pass --force to "
+                                 "replace it") from None
+            os.replace(temporary, path)
+        return path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+@contextlib.contextmanager
+def written(path, force, option):
+    """``with written(path, force, "--plot") as tmp:`` write the file at ``tmp`` (same folder,
+    same suffix); on leaving, it is placed at ``path`` (``place``), or removed on an error."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp",
+                                dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(name)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    place(name, path, force, option)

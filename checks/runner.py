@@ -54,15 +54,21 @@ _ROOT = str(Path(__file__).resolve().parent.parent.parent)
 _BOOT = ("import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
          "from gradcheck.checks.child import serve; serve(int(sys.argv[2]), int(sys.argv[3]))")
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_DUMPABLE = 4
 #: the dtypes the code may keep its parameters in
 STORAGE = ("float16", "float32", "float64", "float128", "longdouble")
 
 
 def _become_subreaper():
     """Orphans of the child (a double-forked daemon) become our children, not init's, so they
-    can be found and ended.  Linux only; elsewhere the process group is what is ended."""
+    can be found and ended; and this process becomes non-dumpable, so that another process of
+    the same user (the code under test) cannot open its file descriptors through /proc (its
+    stdout, to write a report of its own into ours).  Linux only; elsewhere the process group is
+    what is ended."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 

@@ -8,6 +8,8 @@ same call finds the same network.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, find, settings
@@ -17,7 +19,7 @@ from ..backprop import VARIANTS, save_config
 from ..backprop.registry import lookup
 
 from .check import gradcheck
-from .outputs import check_writable, replace_link
+from .outputs import check_writable, place
 from .strategies import networks_with_batches
 
 __all__ = ["find_smallest", "search_command", "output_paths"]
@@ -54,7 +56,22 @@ def output_paths(out, force):
                            folder / f"{path.stem}-data.npz"], force, "--out")
 
 
+def _save(paths, net, x, y, force):
+    """The config and its .npz files, written in a scratch folder beside them and each put in
+    place by ``outputs.place``: no link followed, nothing replaced without ``force``."""
+    folder = paths[0].parent
+    scratch = Path(tempfile.mkdtemp(prefix=".gradcheck-search-", dir=folder))
+    try:
+        save_config(scratch / paths[0].name, net, x, y)
+        for path in paths[1:] + paths[:1]:  # the config last: it names the others
+            place(scratch / path.name, path, force, "--out")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def search_command(variant, out, max_examples, force, stdout, stderr):
+    if max_examples < 1:
+        raise ValueError(f"--max-examples must be a positive number of networks; got {max_examples}")
     wrong = {name: v for name, v in VARIANTS.items() if name != "correct"}
     try:
         lookup(wrong, variant, "--search")
@@ -67,9 +84,7 @@ def search_command(variant, out, max_examples, force, stdout, stderr):
                      f"{max_examples} tries\n")
         return 1
     net, x, y = found
-    for p in paths:
-        replace_link(p)
-    save_config(paths[0], net, x, y)
+    _save(paths, net, x, y, force)
     report = gradcheck(net, x, y, variant=variant)
     stdout.write(f"smallest network found on which '{variant}' is wrong "
                  f"({net.theta.size} parameters, batch {net.batch_size(x)}):\n  {net!r}\n"

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["PluginError", "UserTarget", "load", "load_plugin", "Calls", "Target", "describe",
-           "name_of", "guarded", "printable"]
+           "name_of", "guarded", "printable", "unique_keys", "raised_in_user_code"]
 
 #: names that exist only in Python 2: a NameError on one of them says what the code is
 PYTHON2_NAMES = {"xrange", "unicode", "basestring", "raw_input", "long", "unichr", "reduce"}
@@ -41,6 +41,17 @@ _OURS = str(Path(__file__).resolve().parent.parent)
 
 class PluginError(ValueError):
     """The user's code cannot be used as given; the message names the problem."""
+
+
+def unique_keys(pairs):
+    """``object_pairs_hook`` for json: a JSON object whose keys repeat is refused, not read as
+    whichever value came last."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} is given twice")
+        out[key] = value
+    return out
 
 
 def printable(text, limit=500):
@@ -212,6 +223,13 @@ def guarded(record=None):
         record.extend(caught)
 
 
+def raised_in_user_code(e):
+    """Whether the innermost frame of the exception's traceback outside gradcheck and numpy is
+    the user's (then the user's code raised it, whatever it is)."""
+    return any(not fr.filename.startswith(_OURS) and "site-packages" not in fr.filename
+               and not fr.filename.startswith("<") for fr in traceback.extract_tb(e.__traceback__))
+
+
 def describe(e):
     """``ZeroDivisionError: division by zero (at mine.py line 2)``: located in the user's code,
     the innermost frame outside gradcheck and numpy; one line, no control characters."""
@@ -219,7 +237,12 @@ def describe(e):
     theirs = [fr for fr in frames if not fr.filename.startswith(_OURS)
               and f"{Path('site-packages')}" not in fr.filename and "<" not in fr.filename[:1]]
     where = f" (at {Path(theirs[-1].filename).name} line {theirs[-1].lineno})" if theirs else ""
-    text = printable(str(e).splitlines()[0] if str(e).strip() else "", 300)
+    try:
+        message = str(e)
+    except BaseException:  # noqa: BLE001 - an exception whose __str__ raises is still named
+        message = "(its message cannot be shown)"
+    lines = [line for line in message.splitlines() if line.strip()]
+    text = printable(lines[0] if lines else "", 300)
     hint = ""
     if isinstance(e, NameError) and getattr(e, "name", None) in PYTHON2_NAMES:
         hint = "; Python 2 code? gradcheck runs Python 3 (range, print(...), str)"
