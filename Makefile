@@ -38,8 +38,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test+digits+plot
 	$(BIN)/python -m pytest -n 2
 
+# networks, then layers; torch 2.13.0 comes from the wheel in pip's find-links (/opt/wheels)
 bench: $(VENV)/.installed-test+bench
 	$(BIN)/python benchmarks/bench_gradcheck.py
+	$(BIN)/python benchmarks/bench_layers.py
 
 experiment: $(VENV)/.installed-test+digits+plot
 	$(BIN)/python experiments/learning_rate.py --out results/experiment

@@ -3,7 +3,9 @@
 A ``Target`` is the scalar the check differentiates, L(arrays), evaluated at sparse
 perturbations of its base arrays, ``{name: (flat indices, values)}``, many at a time (so a
 child process answers a batch of points in one request).  Each evaluation also gives the size
-of the terms L is summed from, whose rounding bounds the evaluation's.
+of the terms L is summed from, whose rounding bounds the evaluation's.  A layer's target can also
+split each evaluation by a grouping of its outputs (``grouped``), which is what lets one
+evaluation serve many entries.
 
 - **The evaluation's precision.**  Code that computes in float32 rounds every evaluation at
   float32's unit: the dtypes say so (float32 outputs or inputs), or a probe does (moved within
@@ -18,29 +20,64 @@ of the terms L is summed from, whose rounding bounds the evaluation's.
   complex values break the first; a reference that crosses a kink decides nothing, and the
   code is then not taken as complex-safe).
 - **Richardson extrapolation** of central differences otherwise, with its error estimate.
+- **Many entries per evaluation** on a layer (``checks.structure``): entries whose outputs do not
+  overlap (one example's rows, a weight's output columns, a convolution's distant pixels) move
+  together and each is read from the outputs it reaches, L restricted to them.  For each entry
+  that is the very function a step of its own evaluates: L_k(t) = sum over its outputs of
+  (out(x + t e_k) - out0) dout, the other outputs being unmoved.  The structure is found by
+  probes and checked twice: in every grouped evaluation no output outside the members' own may
+  change, and the directional derivative along a random direction (the complex probe's) must
+  equal the sum of the entries read times the direction.  An input that fails either is
+  evaluated again one entry at a time.  The same evaluations, split by example too, give each
+  example's own gradient, which a failing check's diagnosis asks for.
 
 Finite differences assume smoothness the code may not have.  An entry whose steps cross a kink
 (a ReLU at 0, a max-pool tie, ``np.abs`` at 0: a jump in the first derivative) or a jump in the
 second derivative (a Huber loss at |r| = 1) is left undecided, never failed: the second
 differences S(t) = (f(t) + f(-t) - 2 f(0)) / t^2 of a smooth function change by a factor 4 from
-one step to the next (S(t) = f'' + t^2 f''''/12 + ...); across either jump they do not.
+one step to the next (S(t) = f'' + t^2 f''''/12 + ...); across either jump they do not.  The
+tests run on all entries at once (arrays of values), after the evaluations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .compare import KINK, NOT_SAMPLED
-from .differentiate import COMPLEX_STEP, EPS, scheme
+from .differentiate import COMPLEX_STEP, EPS, TINY, scheme
+from .layers import Grouping
 from .rounding import FLOAT64, PRECISIONS, gamma
+from .structure import decode, probe_count, probes_for
 
-__all__ = ["Target", "numeric", "complex_safe", "NumericResult", "evaluation_precision"]
+__all__ = ["Target", "numeric", "complex_safe", "NumericResult", "evaluation_precision",
+           "reference", "smooth_across", "directional", "Directions"]
 
 #: points per batch of evaluations
 BATCH = 256
 FLOAT32 = PRECISIONS["float32"]
+#: times an entry whose steps are not smooth across is tried again with steps 8 times smaller
+RETRIES = 2
+#: times an entry whose bound is mostly rounding is tried again with steps 8 times larger
+GROWTHS = 2
+#: a bound over this fraction of its estimate is loose enough to try other steps (code that
+#: computes in float32; in float64)
+LOOSE = 1e-3
+LOOSE_FLOAT64 = 1e-7
+#: the smoothness tests' relative slack: how far, as a fraction of the quantities compared, the
+#: higher-order terms of a smooth function may take a step's differences from the pattern the
+#: tests expect (a flagged entry is tried again at steps 8 times smaller, where those terms
+#: shrink 64-fold, before it is left undecided)
+SLACK = 0.05
+#: a real probe moves each entry by this many times its scheme's step (Richardson's widest
+#: offset is 4), times a random factor in [1, 2)
+PROBE_REACH = 4
+#: per-example gradients are kept from the evaluations while entries x examples stay below this
+PER_EXAMPLE_LIMIT = 1 << 22
+#: the directional check of a grouping: the sum of the entries read may differ from the
+#: directional derivative by this much of either's size, beyond their error bounds
+AGREEMENT = 1e-9
 
 
 @dataclass(frozen=True)
@@ -48,13 +85,18 @@ class Target:
     """What the numeric side differentiates: L at the base arrays moved by sparse
     perturbations.  ``losses(moves)`` -> [(L, size of its terms)] for each move; ``terms``: how
     many terms L sums (K of the error model); ``precision``: what the code's dtypes show it
-    computes in (its outputs', its inputs')."""
+    computes in (its outputs', its inputs').  A layer also gives ``grouped(moves, grouping)`` ->
+    (differences, sizes) per bin (``layers.Grouping``), ``outputs``, the number of its outputs'
+    entries, and ``examples``, the example (batch index) of each, or None."""
 
     names: tuple
     arrays: dict              # name -> the base array (never modified)
     losses: object
     terms: int = 1
     precision: object = FLOAT64
+    grouped: object = None
+    outputs: int = 0
+    examples: object = None
 
     def at(self, moves):
         """[(L, size)] for the moves, in batches."""
@@ -63,11 +105,31 @@ class Target:
             out.extend(self.losses(moves[start:start + BATCH]))
         return out
 
+    def split(self, moves, labelings, which, bins):
+        """(differences, sizes), (moves, bins) each: move k summed by ``labelings[which[k]]``."""
+        diffs, sizes = [], []
+        for start in range(0, len(moves), BATCH):
+            part = which[start:start + BATCH]
+            used, local = np.unique(part, return_inverse=True)
+            d, z = self.grouped(moves[start:start + BATCH],
+                                Grouping(labelings[used], local.astype(np.int64), bins))
+            diffs.append(d)
+            sizes.append(z)
+        if not diffs:
+            return np.zeros((0, bins)), np.zeros((0, bins))
+        return np.concatenate(diffs), np.concatenate(sizes)
+
     def scale(self, name):
         """The size of the array's entries: their root-mean-square, 1 where all are zero."""
         a = np.asarray(self.arrays[name], dtype=float)
         rms = float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
         return rms if rms > 0 and np.isfinite(rms) else 1.0
+
+    @property
+    def examples_count(self):
+        if self.examples is None or not np.size(self.examples):
+            return 0
+        return int(np.max(self.examples)) + 1
 
 
 @dataclass(frozen=True)
@@ -79,6 +141,8 @@ class NumericResult:
     method: str
     precision: object = FLOAT64
     size: float = 0.0         # the size of the terms L sums at the base point
+    per_example: dict = None  # name -> (m,) + shape: each example's own gradient, or None
+    classes: dict = field(default_factory=dict)  # name -> evaluations per offset it took
 
 
 def _nudge(a):
@@ -94,51 +158,147 @@ def _nudge(a):
 def evaluation_precision(target):
     """The precision the code's evaluations round at: the dtypes' (``target.precision``), or
     float32 where moving every input within its float32 rounding leaves L exactly where it was
-    (code that converts its inputs to float32 cannot see the move; code in float64 moves by
-    about 2^-25 of L's gradient)."""
+    while a move of a few float32 units changes it (code that converts its inputs to float32
+    cannot see the first; code in float64 moves by about 2^-25 of L's gradient).  Where neither
+    move changes L (every unit saturated, a loss at a flat spot) the probe says nothing and the
+    evaluations are taken as float64's: the dtypes decide."""
+    return _precision(target)[0]
+
+
+def _seen(a, units):
+    """Every nonzero entry moved by ``units`` of float32 in its last place: a move float32 code
+    sees once it is large enough against its outputs' rounding."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(over="ignore"):
+        step = np.spacing(np.abs(a).astype(np.float32)).astype(float) * units
+    return np.where(np.isfinite(step) & (a != 0), a + step, a)
+
+
+#: the moves, in float32 units in the last place, that show whether L can see a move at all
+SEEN_UNITS = (8, 128, 2048)
+
+
+def _precision(target):
+    """(the precision, the evaluations it took, (L, size) at the base where it was evaluated)."""
     if target.precision is not FLOAT64:
-        return target.precision
-    move = {n: (np.arange(a.size), (_nudge(a) - a).ravel()) for n, a in target.arrays.items()}
-    if not any(np.any(d) for _, d in move.values()):
-        return FLOAT64
-    (base, _), (moved, _) = target.at([{}, move])
-    return FLOAT32 if base == moved and np.isfinite(base) else FLOAT64
+        return target.precision, 0, None
+    inside = {n: (np.arange(a.size), (_nudge(a) - a).ravel()) for n, a in target.arrays.items()}
+    if not any(np.any(d) for _, d in inside.values()):
+        return FLOAT64, 0, None
+    seen = [{n: (np.arange(a.size), (_seen(a, k) - a).ravel()) for n, a in target.arrays.items()}
+            for k in SEEN_UNITS]
+    base, (moved, _), *visible = target.at([{}, inside, *seen])
+    blind = base[0] == moved and np.isfinite(base[0]) and _float64_would_see(base, visible)
+    return (FLOAT32 if blind else FLOAT64), 2 + len(seen), base
+
+
+def _float64_would_see(base, visible):
+    """Whether code in float64 would have moved L under the move within float32's rounding
+    (a quarter to a half of a float32 unit per entry): the smallest visible move of k units,
+    scaled down to it, stands well above float64's rounding of L.  Where L barely moves at all
+    (saturated units, a gradient small against L), its staying put says nothing."""
+    (f0, size0) = base
+    sizes = [float(size0)] + [float(z) for _, z in visible]  # a layer's L is a difference: 0
+    floor = 64 * FLOAT64.eps * max(abs(float(np.real(f0))), *sizes)
+    for k, (value, _) in zip(SEEN_UNITS, visible):
+        if value != f0:
+            return abs(float(np.real(value - f0))) / k / 4 > floor
+    return False
 
 
 def _dense(target, direction, scale):
-    return {n: (np.arange(a.size), scale * direction[n].ravel())
-            for n, a in target.arrays.items()}
+    """The move ``scale`` times ``direction`` (name -> array, some of the target's arrays)."""
+    return {n: (np.arange(d.size), scale * d.ravel()) for n, d in direction.items()}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the complex probe learned along one random direction: whether the code is
+    complex-safe, its complex-step derivative there (``cs``, None where it could not be taken),
+    a Richardson estimate with its bound and whether it was smooth across, the base value and
+    size, and the evaluations it took."""
+
+    safe: bool
+    direction: dict
+    cs: object
+    fd: object                # (estimate, bound, smooth) or None
+    f0: float
+    size0: float
+    evaluations: int
+
+
+def reference(target, rng, eps=EPS, base=None):
+    """The complex probe (see ``complex_safe``) with everything it measured; ``base``: L and its
+    size at the base point where already known."""
+    arrays = target.arrays
+    direction = {n: rng.standard_normal(a.shape) * target.scale(n) for n, a in arrays.items()}
+    t = _richardson_step(eps)
+    fd_moves = [_dense(target, direction, c * t) for c in RICHARDSON.offsets]
+    first = [] if base is not None else [{}]
+    try:
+        got = target.at(first + [
+            {n: (np.arange(a.size), np.zeros(a.size, dtype=complex)) for n, a in arrays.items()},
+            _dense(target, direction, 1j * COMPLEX_STEP)] + fd_moves)
+        (zero, zero_size), (stepped, _) = got[len(first):len(first) + 2]
+        zero, cs = complex(zero), complex(stepped).imag / COMPLEX_STEP
+    except Exception:  # a TypeError from float(), a ComplexWarning, anything: not complex-safe
+        got = target.at(first + fd_moves)
+        got[len(first):len(first)] = [(None, 0.0)] * 2
+        zero = cs = None
+    evaluations = len(got)
+    (real, size) = base if base is not None else got[0]
+    real = complex(real)
+    zero_size = got[len(first)][1]
+    scale = max(abs(real.real), size, zero_size, 1e-300)
+    agrees = (cs is not None and real.imag == 0 and zero.imag == 0
+              and abs(zero.real - real.real) <= 64 * eps * scale)
+    fd = _richardson_along(got[len(first) + 2:], real.real, scale, eps, t)
+    if agrees and not (fd[2] and fd[1] <= 1e-6 * max(abs(fd[0]), abs(cs))):
+        # across a kink (a max-pool window with a near tie) or not accurate enough (a strongly
+        # curved function): once more, with steps 8 times smaller
+        fd, n = _directional_richardson(target, direction, real.real, scale, eps, 1 / 8)
+        evaluations += n
+    safe = False
+    if agrees and fd is not None:
+        est, err, smooth = fd
+        # a reference across a kink, or not accurate enough, cannot vouch for the complex step
+        safe = bool(smooth and err <= 1e-6 * max(abs(est), abs(cs))
+                    and abs(cs - est) <= 10 * err + 1e-8 * max(abs(cs), abs(est)))
+    return Reference(safe, direction, cs if agrees else None, fd, real.real, float(size),
+                     evaluations)
+
+
+RICHARDSON = scheme("richardson")
+
+
+def _richardson_step(eps, shrink=1.0):
+    return float(2.0 ** np.round(np.log2(eps ** RICHARDSON.step_exponent * shrink)))
+
+
+def _richardson_along(got, f0, scale, eps, t):
+    """(estimate, bound, smooth across) from L at the Richardson offsets times t along a
+    direction."""
+    values = [float(np.real(v)) for v, _ in got]
+    rounding = 64 * eps * max([scale] + [abs(v) for v in values] + [z for _, z in got])
+    est, err = RICHARDSON.combine(values, t, rounding)
+    return float(est), float(err), bool(smooth_across(values, f0, t, rounding))
+
+
+def _directional_richardson(target, direction, f0, scale, eps, shrink=1.0):
+    """((estimate, bound, smooth across), evaluations) of d/dt L(x + t direction) by Richardson;
+    None for the first where an evaluation raised."""
+    t = _richardson_step(eps, shrink)
+    try:
+        got = target.at([_dense(target, direction, c * t) for c in RICHARDSON.offsets])
+    except Exception:  # noqa: BLE001 - the caller's evaluation raises on its own, where it must
+        return None, len(RICHARDSON.offsets)
+    return _richardson_along(got, f0, scale, eps, t), len(RICHARDSON.offsets)
 
 
 def complex_safe(target, rng, eps=EPS):
     """Whether a complex evaluation reproduces the real one and its directional derivative, the
     latter checked against a Richardson estimate that is smooth and accurate along the way."""
-    arrays = target.arrays
-    direction = {n: rng.standard_normal(a.shape) * target.scale(n) for n, a in arrays.items()}
-    h = COMPLEX_STEP
-    try:
-        (real, size), (zero, zero_size), (stepped, _) = target.at([
-            {}, {n: (np.arange(a.size), np.zeros(a.size, dtype=complex)) for n, a in arrays.items()},
-            _dense(target, direction, 1j * h)])
-        real, zero, stepped = complex(real), complex(zero), complex(stepped)
-    except Exception:  # a TypeError from float(), a ComplexWarning, anything: not complex-safe
-        return False
-    scale = max(abs(real.real), size, zero_size, 1e-300)
-    if real.imag != 0 or zero.imag != 0 or abs(zero.real - real.real) > 64 * eps * scale:
-        return False
-    cs = stepped.imag / h
-    fd = scheme("richardson")
-    t = float(2.0 ** np.round(np.log2(eps ** fd.step_exponent)))
-    got = target.at([_dense(target, direction, c * t) for c in fd.offsets])
-    values = [float(np.real(v)) for v, _ in got]
-    rounding = 64 * eps * max([scale] + [abs(v) for v in values] + [z for _, z in got])
-    est, err = fd.combine(values, t, rounding)
-    f0 = real.real
-    if not smooth_across(values, f0, t, rounding):
-        return False  # the reference crosses a kink: it decides nothing
-    if not err <= 1e-6 * max(abs(est), abs(cs)):
-        return False  # the reference is not accurate enough to vouch for the complex step
-    return bool(abs(cs - est) <= 10 * err + 1e-8 * max(abs(cs), abs(est)))
+    return reference(target, rng, eps).safe
 
 
 def _entries(size, sample, rng):
@@ -147,62 +307,438 @@ def _entries(size, sample, rng):
     return np.arange(size)
 
 
-def numeric(target, method, sample, rng):
-    """The numeric gradient of every array, its error bound, the entries left undecided (a kink
-    or a jump in the second derivative within the steps, or not sampled), the evaluations it took
-    and the method used."""
-    precision = evaluation_precision(target)
-    eps = precision.eps
-    used = method
-    if method == "auto":
-        used = "complex_step" if complex_safe(target, rng, eps) else "richardson"
-    s = scheme(used)
-    (f0, size0), = target.at([{}])
-    f0 = float(np.real(f0))
-    grads, bounds, reasons, evaluations = {}, {}, {}, 0
-    for name in target.names:
-        a0 = target.arrays[name]
-        est, err = np.zeros(a0.shape), np.zeros(a0.shape)
-        entries = _entries(a0.size, sample, rng)
-        why = np.full(a0.shape, NOT_SAMPLED, dtype=np.uint8)
-        why.flat[entries] = 0
-        h = s.step(np.abs(np.asarray(a0, dtype=float).ravel()[entries]), target.scale(name), eps)
-        for _ in range(1 if s.complex else RETRIES + 1):
-            done, n = _estimate(target, s, name, entries, h, f0, size0, eps, est, err)
-            evaluations += n
-            entries, h = entries[~done], h[~done] / 8  # steps too large to be smooth: smaller
-            if not entries.size:
-                break
-        why.flat[entries] = KINK
-        grads[name], bounds[name], reasons[name] = est, err, why
-    return NumericResult(grads, bounds, reasons, evaluations, used, precision, size0)
+# -- the estimate, for many entries at once ------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """Entries moved in one evaluation: ``members`` (flat indices, sorted) and each output's
+    owner among them (``labels``: 1 + its position, 0 for none), or None: one entry, L in total."""
+
+    members: np.ndarray
+    labels: object = None
 
 
-#: times an entry whose steps are not smooth across is tried again with steps 8 times smaller
-RETRIES = 2
+@dataclass
+class Reads:
+    """What the evaluations of a pass gave each entry: its values at the scheme's offsets (L - L0
+    for a layer), their sizes, and per example where kept; ``broken``: an output of no member
+    changed."""
+
+    values: np.ndarray        # (entries, offsets)
+    sizes: np.ndarray         # (entries, offsets)
+    per_example: object       # (entries, offsets, m) or None
+    broken: bool = False
 
 
-def _estimate(target, s, name, entries, h, f0, size0, eps, est, err):
-    """The scheme's estimate and bound for each entry, written into est and err; (whether each
-    entry's steps were smooth across, the evaluations taken)."""
-    offsets = [c for c in s.offsets if c != 0]
-    moves = [{name: (np.array([k]), np.array([c * hk]))} for k, hk in zip(entries, h)
-             for c in offsets]
-    results = target.at(moves)
-    done = np.ones(len(entries), dtype=bool)
-    for j, (k, hk) in enumerate(zip(entries, h)):
-        got = results[j * len(offsets):(j + 1) * len(offsets)]
-        values = [v if s.complex else float(np.real(v)) for v, _ in got]
-        if not s.complex:
-            values = _with_base(s.offsets, values, f0)
-        size = max([size0] + [z for _, z in got] + [abs(np.real(v)) for v in values])
-        rounding = 2 * gamma(target.terms + 8, eps) * size
-        e, b = s.combine(values, hk, rounding)
-        est.flat[k], err.flat[k] = float(np.real(e)), float(b)
+class _Run:
+    """One numeric gradient: the precision, the scheme, the structure and the estimates, and the
+    evaluations they took."""
+
+    def __init__(self, target, method, sample, rng):
+        self.target, self.rng, self.sample = target, rng, sample
+        self.precision, self.evaluations, base = _precision(target)
+        self.eps = self.precision.eps
+        self.reference = None
+        used = method
+        if method == "auto":
+            self.reference = reference(target, rng, self.eps, base)
+            self.evaluations += self.reference.evaluations
+            used = "complex_step" if self.reference.safe else "richardson"
+        self.s = scheme(used)
+        if base is None:
+            base = target.at([{}])[0] if self.reference is None else (self.reference.f0,
+                                                                     self.reference.size0)
+            self.evaluations += self.reference is None
+        self.f0, self.size0 = float(np.real(base[0])), float(base[1])
+        self.offsets = [c for c in self.s.offsets if c != 0]
+        self.classes = {}
+        sizes = sum(a.size for a in target.arrays.values())
+        self.m = target.examples_count if target.grouped is not None else 0
+        self.keep = self.m > 1 and sizes * self.m <= PER_EXAMPLE_LIMIT
+
+    def plans(self):
+        """name -> (entries, steps): the sampled entries of each input and each one's step."""
+        out = {}
+        for n in self.target.names:
+            a = self.target.arrays[n]
+            entries = _entries(a.size, self.sample, self.rng)
+            out[n] = (entries, self.s.step(np.abs(np.asarray(a, dtype=float).ravel()[entries]),
+                                           self.target.scale(n), self.eps))
+        return out
+
+    # -- structure -------------------------------------------------------------------------------
+    def structures(self, plans):
+        """name -> ``Structure`` of each input worth probing (None: one entry at a time): one
+        whose probes cost less than half the evaluations they could save."""
+        target, out = self.target, {n: None for n in self.target.names}
+        if target.grouped is None or not target.outputs:
+            return out
+        worth = [n for n in target.names if plans[n][0].size > 1 and 2 * probe_count(
+            target.arrays[n].shape) < plans[n][0].size * len(self.offsets)]
+        probes, parts = [], {}
+        for n in worth:
+            found, parts[n] = probes_for(n, target.arrays[n].shape)
+            probes += found
+        if probes:
+            changed = self.probe(probes, parts)
+            for n in worth:
+                out[n] = decode(n, target.arrays[n].shape, parts[n], probes, changed)
+        return out
+
+    def probe(self, probes, parts):
+        """(outputs,) bool per probe: which outputs its move changed.  A real probe moves each
+        entry of its slab by PROBE_REACH times its finite-difference step, times a random factor
+        in [1, 2) and a random sign, and an output changed when any of its bits did; a complex
+        probe is a complex step with random weights, and an output changed when its imaginary
+        part is not 0 (the real parts of a complex evaluation may differ from the real one's in
+        their last bits, so they say nothing)."""
+        target, rng = self.target, self.rng
+        reach = {}
+        for n in {p.name for p in probes}:
+            a = np.abs(np.asarray(target.arrays[n], dtype=float).ravel())
+            reach[n] = (1j * COMPLEX_STEP * np.ones(a.size) if self.s.complex else
+                        PROBE_REACH * self.s.step(a, target.scale(n), self.eps))
+        where = {n: np.indices(target.arrays[n].shape).reshape(target.arrays[n].ndim, -1)
+                 for n in reach}
+        moves = []
+        for p in probes:
+            index = p.entries(where[p.name], parts[p.name])
+            weight = rng.uniform(1, 2, index.size) * (2 * rng.integers(0, 2, index.size) - 1)
+            moves.append({p.name: (index, reach[p.name][index] * weight)})
+        labels = np.arange(target.outputs, dtype=np.int64)[None, :]
+        diffs, sizes = target.split(moves, labels, np.zeros(len(moves), dtype=np.int64),
+                                    target.outputs)
+        self.evaluations += len(moves)
+        if self.s.complex:
+            return list(np.imag(diffs) != 0)
+        return list(~(sizes == 0))                              # NaN counts as a change
+
+    def units(self, entries, structure):
+        """The units of one input: its classes where its structure groups anything, else one
+        entry each."""
+        if structure is None or structure.count >= entries.size:
+            return [Unit(np.array([k])) for k in entries]
+        cls = structure.classes()[entries]
+        out = []
+        for c in np.unique(cls):
+            members = entries[cls == c]
+            out.append(Unit(members, structure.labels(int(c), members)))
+        return out
+
+    # -- the evaluations -------------------------------------------------------------------------
+    def read(self, name, units, step):
+        """``Reads`` for the members of ``units`` (in order), each moved by c times its step
+        (``step``: over the whole input) at every offset c, a unit per evaluation."""
+        moves = [{name: (u.members, c * step[u.members])} for u in units for c in self.offsets]
+        self.evaluations += len(moves)
+        if self.target.grouped is None:
+            got = self.target.at(moves)
+            k = len(self.offsets)
+            return Reads(np.array([v for v, _ in got]).reshape(-1, k),
+                         np.array([z for _, z in got], dtype=float).reshape(-1, k), None)
+        return self._read_split(units, moves)
+
+    def _read_split(self, units, moves):
+        """Reads from grouped evaluations: member j of a unit is bin j + 1 (times the examples,
+        where they are kept); bin 0, the outputs of no member, must not have changed."""
+        target, k = self.target, len(self.offsets)
+        m = self.m if self.keep else 1
+        examples = target.examples if self.keep else 0
+        ones = np.ones(target.outputs, dtype=np.int64)
+        labelings = np.stack([(ones if u.labels is None else u.labels) * m + examples for u in units])
+        width = max(u.members.size for u in units) + 1
+        diffs, sizes = target.split(moves, labelings, np.repeat(np.arange(len(units)), k), width * m)
+        D, Z = diffs.reshape(len(units), k, width, m), sizes.reshape(len(units), k, width, m)
+        unit = np.repeat(np.arange(len(units)), [u.members.size for u in units])
+        position = np.concatenate([np.arange(u.members.size) for u in units]) + 1
+        per = D[unit, :, position, :]                              # (entries, offsets, m)
+        # the outputs of no member: unchanged, bitwise (a complex step: Im exactly 0; its real
+        # parts may differ from the real evaluation's in their last bits)
+        other = np.imag(D[:, :, 0, :]) if self.s.complex else Z[:, :, 0, :]
+        return Reads(per.sum(axis=2), Z[unit, :, position, :].sum(axis=2),
+                     per if self.keep else None, bool(np.any(other != 0)))
+
+    def estimate(self, name, units, step):
+        """(entries in order, estimates, bounds, smooth across, per-example estimates or None,
+        whether the grouping broke) for the members of ``units``."""
+        reads = self.read(name, units, step)
+        order = np.concatenate([u.members for u in units])
+        h = step[order]
+        grouped = self.target.grouped is not None
+        values = reads.values if self.s.complex else np.real(reads.values)
+        f0 = 0.0 if grouped else self.f0
+        cols = _with_base(self.s.offsets, list(values.T), f0)
+        size = np.maximum(reads.sizes.max(axis=1), np.abs(np.real(values)).max(axis=1))
+        size = np.maximum(size, abs(f0) if grouped else self.size0)
+        rounding = 2 * gamma(self.target.terms + 8, self.eps) * size
+        est, err = self.s.combine(cols, h, rounding)
         # a kink shows against the values' actual noise (a few units of their size), not
         # against the worst-case bound, which would hide it: flagging is the safe side
-        done[j] = s.complex or smooth_across(values, f0, hk, 8 * eps * size)
-    return done, len(moves)
+        smooth = (np.ones(order.size, dtype=bool) if self.s.complex
+                  else smooth_across(cols, f0, h, 8 * self.eps * size))
+        per = None
+        if reads.per_example is not None:
+            pe = reads.per_example if self.s.complex else np.real(reads.per_example)
+            per, _ = self.s.combine(_with_base(self.s.offsets, list(np.moveaxis(pe, 1, 0)), 0.0),
+                                    h[:, None], rounding[:, None])
+        return order, np.real(est), err, smooth, per, reads.broken
+
+    def array(self, name, entries, h, structure):
+        """(estimate, bound, reasons, per-example estimates) of one input, flat; None where its
+        grouping broke (an output of no member changed)."""
+        a0 = self.target.arrays[name]
+        est, err = np.zeros(a0.size), np.zeros(a0.size)
+        why = np.full(a0.size, NOT_SAMPLED, dtype=np.uint8)
+        why[entries] = 0
+        per = np.zeros((self.m, a0.size)) if self.keep else None
+        step = np.zeros(a0.size)
+        step[entries] = h
+        units = self.units(entries, structure)
+        self.classes[name] = len(units)
+        left = np.zeros(0, dtype=np.int64)
+        for _ in range(1 if self.s.complex else RETRIES + 1):
+            if not units:
+                break
+            order, e, b, smooth, p, broken = self.estimate(name, units, step)
+            if broken:
+                return None
+            est[order], err[order] = e, b
+            if p is not None:
+                per[:, order] = np.real(p).T
+            left = order[~smooth]
+            if not left.size:
+                break
+            step[left] /= 8  # steps too large to be smooth across: smaller
+            units = _restrict(units, left)
+        why[left] = KINK
+        if not self.s.complex:
+            self._grow(name, self.units(entries, structure), est, err, step, why, per)
+        return est, err, why, per
+
+    def _grow(self, name, units, est, err, step, why, per):
+        """Entries whose bound is loose (over ``loose`` of their estimate: the difference of L
+        across the step is lost in L's own rounding, for an array small against what L is
+        summed from or code in float32; or the step is large against the scale the function
+        varies on, and the truncation estimate is large) are tried again with steps 8 times
+        larger and 8 times smaller, up to GROWTHS times.  A new step is kept only where the
+        function is smooth across it and its bound (truncation estimate and rounding together)
+        is smaller: the bound, not a guess, decides."""
+        loose = LOOSE if self.eps > 1e-10 else LOOSE_FLOAT64
+        for _ in range(GROWTHS):
+            swamped = np.flatnonzero((why == 0) & (step > 0) & ~(err < loose * np.abs(est)))
+            base = _restrict(units, swamped) if swamped.size else []
+            if not base:
+                return
+            improved = False
+            for factor in (8.0, 1 / 8):
+                trial = step.copy()
+                trial[swamped] *= factor
+                order, e, b, smooth, p, broken = self.estimate(name, base, trial)
+                better = smooth & (b < err[order])
+                if broken or not better.any():
+                    continue
+                k = order[better]
+                est[k], err[k], step[k] = e[better], b[better], trial[k]
+                if p is not None and per is not None:
+                    per[:, k] = np.real(p).T[:, better]
+                improved = True
+            if not improved:
+                return
+
+    # -- the directional check of the grouping ---------------------------------------------------
+    def verify(self, results, structures):
+        """Whether the entries read from grouped evaluations reproduce the directional
+        derivative along the probe's random direction: sum_k v_k g_k.  Exact to rounding for the
+        complex step; within both sides' bounds for finite differences, and only where every
+        entry was decided and the reference was smooth across (else there is nothing to hold the
+        grouping to, and the kink tests stand alone).  True where nothing was grouped."""
+        grouped = [n for n in self.target.names if structures.get(n) is not None
+                   and self.classes[n] < self.target.arrays[n].size]
+        ref = self.reference
+        if not grouped or ref is None or self.sample is not None:
+            return self._verify_fresh(results, grouped)
+        total, bound, size = 0.0, 0.0, 0.0
+        for n in self.target.names:
+            est, err, why, _ = results[n]
+            v = ref.direction[n].ravel()
+            if not self.s.complex and np.any(why != 0):
+                return True
+            total += float(np.sum(v * est))
+            bound += float(np.sum(np.abs(v) * err))
+            size += float(np.sum(np.abs(v * est)))
+        if self.s.complex:
+            target, extra = ref.cs, 0.0
+        elif ref.fd is not None and ref.fd[2]:
+            target, extra = ref.fd[0], ref.fd[1]
+        else:
+            return True
+        return _agrees(total, target, 2 * (bound + extra), size)
+
+    def _verify_fresh(self, results, grouped):
+        """The directional check along a fresh random direction over the grouped inputs' decided
+        entries (the complex probe's direction does not apply: sampled entries, or no probe)."""
+        if not grouped:
+            return True
+        direction, total, bound, size = {}, 0.0, 0.0, 0.0
+        for n in grouped:
+            est, err, why, _ = results[n]
+            v = self.rng.standard_normal(est.size) * self.target.scale(n) * (why == 0)
+            direction[n] = v
+            total += float(np.sum(v * est))
+            bound += float(np.sum(np.abs(v) * err))
+            size += float(np.sum(np.abs(v * est)))
+        move = {n: (np.flatnonzero(v), v[np.flatnonzero(v)]) for n, v in direction.items()}
+        if self.s.complex:
+            (stepped, _), = self.target.at([{n: (i, 1j * COMPLEX_STEP * d) for n, (i, d)
+                                              in move.items()}])
+            self.evaluations += 1
+            return _agrees(total, np.imag(stepped) / COMPLEX_STEP, 2 * bound, size)
+        fd, count = _directional_richardson(self.target, direction, self.f0,
+                                            max(self.size0, 1e-300), self.eps)
+        self.evaluations += count
+        if fd is None or not fd[2]:
+            return True
+        return _agrees(total, fd[0], 2 * (bound + fd[1]), size)
+
+    def result(self):
+        plans = self.plans()
+        structures = self.structures(plans)
+        results = {}
+        for n in self.target.names:
+            results[n] = self.array(n, *plans[n], structures[n])
+            if results[n] is None:  # an output of no member changed: one entry at a time
+                structures[n] = None
+                results[n] = self.array(n, *plans[n], None)
+        if not self.verify(results, structures):
+            for n in self.target.names:
+                if structures[n] is not None:
+                    structures[n] = None
+                    results[n] = self.array(n, *plans[n], None)
+        return self._pack(results)
+
+    def _pack(self, results):
+        grads, bounds, reasons, per = {}, {}, {}, {} if self.keep else None
+        for n in self.target.names:
+            shape = self.target.arrays[n].shape
+            est, err, why, p = results[n]
+            grads[n], bounds[n], reasons[n] = est.reshape(shape), err.reshape(shape), why.reshape(shape)
+            if per is not None:
+                per[n] = p.reshape((self.m,) + shape)
+        return NumericResult(grads, bounds, reasons, self.evaluations, self.s.name, self.precision,
+                             self.size0, per, dict(self.classes))
+
+
+def _agrees(total, target, bound, size):
+    """Whether two numbers that should be equal are, within ``bound`` and AGREEMENT of their size."""
+    return bool(abs(total - target) <= bound + AGREEMENT * max(size, abs(target), abs(total)))
+
+
+def _restrict(units, keep):
+    """The units with only the members in ``keep`` (sorted flat indices), each output's label
+    renumbered to its owner's new position (0 where the owner left)."""
+    out = []
+    for u in units:
+        inside = np.isin(u.members, keep)
+        if not inside.any():
+            continue
+        if u.labels is None:
+            out.append(Unit(u.members[inside]))
+            continue
+        renumber = np.zeros(u.members.size + 1, dtype=np.int64)
+        renumber[1:][inside] = np.arange(1, int(inside.sum()) + 1)
+        out.append(Unit(u.members[inside], renumber[u.labels]))
+    return out
+
+
+def numeric(target, method, sample, rng):
+    """The numeric gradient of every array, its error bound, the entries left undecided (a kink
+    or a jump in the second derivative within the steps, or not sampled), the evaluations it took,
+    the method used, and, for a layer, each example's own gradient where kept."""
+    return _Run(target, method, sample, rng).result()
+
+
+@dataclass(frozen=True)
+class Directions:
+    """d/dt L(x + t v) along random unit directions v, ``count`` per array (the fast mode).
+    ``directions[name][j]`` is v (the array's shape, unit Frobenius norm), ``estimates`` and
+    ``bounds`` the numeric derivative along it and its error bound, ``decided`` whether the steps
+    were smooth across (always, for the complex step)."""
+
+    directions: dict
+    estimates: dict
+    bounds: dict
+    decided: dict
+    evaluations: int
+    method: str
+    precision: object = FLOAT64
+
+
+def directional(target, method, rng, count):
+    """The ``Directions`` of ``target``: per array, ``count`` random unit directions, each one
+    evaluation by the complex step (exact to rounding: bound 4 eps |D| + tiny / h) or Richardson
+    (its own bound, with the kink tests; a direction whose steps are not smooth is tried with
+    steps 8 times smaller, RETRIES times, then left undecided)."""
+    precision, evaluations, base = _precision(target)
+    eps, used = precision.eps, method
+    if method == "auto":
+        ref = reference(target, rng, eps, base)
+        evaluations += ref.evaluations
+        used = "complex_step" if ref.safe else "richardson"
+    s = scheme(used)
+    directions = {}
+    for n in target.names:
+        vs = [rng.standard_normal(target.arrays[n].shape) for _ in range(count)]
+        directions[n] = [v / (np.linalg.norm(v) or 1.0) for v in vs]
+    if s.complex:
+        est, bound, decided, k = _directional_complex(target, directions)
+    else:
+        est, bound, decided, k = _directional_fd(target, s, directions, eps)
+    return Directions(directions, est, bound, decided, evaluations + k, s.name, precision)
+
+
+def _directional_complex(target, directions):
+    moves = [{n: (np.arange(v.size), 1j * COMPLEX_STEP * v.ravel())} for n in target.names
+             for v in directions[n]]
+    got = iter(target.at(moves))
+    est, bound, decided = {}, {}, {}
+    for n in target.names:
+        d = [float(np.imag(next(got)[0])) / COMPLEX_STEP for _ in directions[n]]
+        est[n], decided[n] = d, [True] * len(d)
+        bound[n] = [4 * EPS * abs(x) + TINY / COMPLEX_STEP for x in d]
+    return est, bound, decided, len(moves)
+
+
+def _directional_fd(target, s, directions, eps):
+    (f0, size0), = target.at([{}])
+    f0 = float(np.real(f0))
+    f0 = 0.0 if target.grouped is not None else f0
+    est, bound, decided, evaluations = {}, {}, {}, 1
+    for n in target.names:
+        a = np.abs(np.asarray(target.arrays[n], dtype=float))
+        h = float(s.step(np.max(a, initial=0.0), target.scale(n), eps))
+        est[n], bound[n], decided[n] = [], [], []
+        for v in directions[n]:
+            e, b, ok, k = _along(target, s, n, v, h, f0, float(size0), eps)
+            est[n].append(e)
+            bound[n].append(b)
+            decided[n].append(ok)
+            evaluations += k
+    return est, bound, decided, evaluations
+
+
+def _along(target, s, name, v, h, f0, size0, eps):
+    """(estimate, bound, smooth across, evaluations) of d/dt L(x + t v) by the scheme ``s``."""
+    offsets = [c for c in s.offsets if c != 0]
+    evaluations = 0
+    for _ in range(RETRIES + 1):
+        got = target.at([{name: (np.arange(v.size), c * h * v.ravel())} for c in offsets])
+        evaluations += len(offsets)
+        values = _with_base(s.offsets, [float(np.real(x)) for x, _ in got], f0)
+        size = max([size0] + [z for _, z in got] + [abs(x) for x in values])
+        est, err = s.combine(values, h, 2 * gamma(target.terms + 8, eps) * size)
+        if smooth_across(values, f0, h, 8 * eps * size):
+            return float(est), float(err), True, evaluations
+        h /= 8
+    return float(est), float(err), False, evaluations
 
 
 def _with_base(offsets, values, f0):
@@ -214,9 +750,9 @@ def _with_base(offsets, values, f0):
 def smooth_across(values, f0, h, rounding):
     """Whether the function looks smooth across the steps (values at +-h, +-2h, ...): no kink,
     and, with three step sizes, no jump in the second derivative and differences in their
-    asymptotic regime."""
-    return not (kinked(values, f0, h, rounding) or jump_in_second_derivative(values, f0, h, rounding)
-                or not asymptotic(values, h, rounding))
+    asymptotic regime.  Entrywise over arrays of values."""
+    return ~(kinked(values, f0, h, rounding) | jump_in_second_derivative(values, f0, h, rounding)
+             | ~asymptotic(values, h, rounding))
 
 
 def asymptotic(values, h, rounding):
@@ -226,12 +762,12 @@ def asymptotic(values, h, rounding):
     on a scale finer than the step (a batch norm of nearly constant inputs), breaks it; the
     estimate's error bound then means nothing.  True with fewer than three step sizes."""
     if len(values) < 6:
-        return True
+        return np.ones(np.shape(h), dtype=bool)
     D = [(values[2 * k] - values[2 * k + 1]) / (2 ** (k + 1) * h) for k in range(3)]
     noise = [rounding / (2 ** k * h) for k in range(3)]
     first, second = D[1] - D[0], D[2] - D[1]
     slack = noise[2] + 5 * noise[1] + 4 * noise[0]
-    return abs(second - 4 * first) <= slack + 0.25 * (abs(second) + 4 * abs(first))
+    return np.abs(second - 4 * first) <= slack + SLACK * (np.abs(second) + 4 * np.abs(first))
 
 
 def kinked(values, f0, h, rounding):
@@ -243,11 +779,12 @@ def kinked(values, f0, h, rounding):
     for k in range(len(values) // 2):
         t = 2 ** k * h
         gaps.append((values[2 * k] - f0) / t - (f0 - values[2 * k + 1]) / t)
+    out = np.zeros(np.shape(gaps[0]) if gaps else np.shape(h), dtype=bool)
     for k in range(1, len(gaps)):
         noise = 8 * rounding / (2 ** (k - 1) * h)
-        if abs(gaps[k] - 2 * gaps[k - 1]) > noise + 0.25 * (abs(gaps[k]) + 2 * abs(gaps[k - 1])):
-            return True
-    return False
+        out |= np.abs(gaps[k] - 2 * gaps[k - 1]) > noise + SLACK * (
+            np.abs(gaps[k]) + 2 * np.abs(gaps[k - 1]))
+    return out
 
 
 def jump_in_second_derivative(values, f0, h, rounding):
@@ -257,9 +794,9 @@ def jump_in_second_derivative(values, f0, h, rounding):
     S(4h) - S(2h) = 4 (S(2h) - S(h)) up to O(h^4); across a jump in f'' (or in f') they are not.
     Needs the values at +-h, +-2h and +-4h (Richardson's); says nothing with fewer."""
     if len(values) < 6:
-        return False
+        return np.zeros(np.shape(h), dtype=bool)
     S = [(values[2 * k] + values[2 * k + 1] - 2 * f0) / (2 ** k * h) ** 2 for k in range(3)]
     noise = [4 * rounding / (2 ** k * h) ** 2 for k in range(3)]
     first, second = S[1] - S[0], S[2] - S[1]
     slack = noise[2] + 5 * noise[1] + 4 * noise[0]
-    return abs(second - 4 * first) > slack + 0.25 * (abs(second) + 4 * abs(first))
+    return np.abs(second - 4 * first) > slack + SLACK * (np.abs(second) + 4 * np.abs(first))

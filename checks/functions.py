@@ -18,27 +18,37 @@ the gradient came back in.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 
 from ..backprop import Parameter
-from .blackbox import Target, complex_safe, numeric
-from .compare import KINK, SWAMPED
+from .blackbox import Target, complex_safe, directional, numeric
+from .compare import KINK, REASONS, SWAMPED, compare_directional
 from .differentiate import EPS
 from .heap import keep_freed_memory
 from .layers import InProcessLayer, moved_values
+from .readers import singletons_apart
 from .rounding import FLOAT64, gamma
 from .sources import precision_of
 from .usercode import Target as UserCallable
-from .verdict import verdict
+from .report import ParameterCheck, Report
+from .verdict import Undecidable, precision_notes, verdict
 
-__all__ = ["check_function", "check_layer", "check_layer_code", "METHODS"]
+__all__ = ["check_function", "check_layer", "check_layer_code", "METHODS", "MODES"]
 
 METHODS = ("auto", "complex_step", "richardson", "central")
+MODES = ("full", "fast")
+#: random directions per array in the fast mode
+FAST_DIRECTIONS = 2
 
 
-def _validate_method(method):
+def _validate_method(method, mode="full"):
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if mode not in MODES:
+        raise ValueError(f"`mode` must be one of {', '.join(MODES)}; got {mode!r}")
 
 
 def _validate_array(name, value):
@@ -76,7 +86,7 @@ def _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise
         S = max(float(np.max(np.abs(numeric_side.gradient[p.name]), initial=0.0)),
                 float(np.nanmax(np.abs(np.where(np.isfinite(analytic[p.name]),
                                                 analytic[p.name], 0)), initial=0.0)),
-                min(size / (scales[p.name] * max(p.size, 1)), top))
+                size / (scales[p.name] * max(p.size, 1)))
         share = size / (scales[p.name] * max(p.size, 1))
         tol[p.name] = (numeric_side.error_bound[p.name] + 2 * gamma(K, u) * S
                        + 8 * u * np.abs(numeric_side.gradient[p.name])
@@ -92,7 +102,7 @@ def jiggle(arrays, seed):
     rng = np.random.default_rng([seed, 0x6A6967])
     move = {}
     for n, a in arrays.items():
-        k = rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], size=a.size)
+        k = rng.integers(1, 4, size=a.size) * (2.0 * rng.integers(0, 2, size=a.size) - 1)
         move[n] = (np.arange(a.size), (np.spacing(np.abs(a)).ravel() * k).astype(a.dtype))
     return move
 
@@ -107,45 +117,129 @@ def rounding_noise(grads, again):
     return out
 
 
-def uninformative(params, analytic, numeric_side):
-    """The numeric side's reasons, and SWAMPED where its own error bound reaches the size of the
-    gradient (the largest |entry| of the array, numeric or analytic): a finite difference of a
-    float32 loss that moves less than a unit of its rounding says the gradient is 0 +- the
-    bound, which no code can be held to."""
+def uninformative(params, analytic, numeric_side, narrow=True):
+    """The numeric side's reasons, and, where the code's evaluations or gradient are narrower
+    than float64 (``narrow``), SWAMPED where the numeric side's own error bound reaches the size
+    of the gradient (the largest |entry| of the array, numeric or analytic): a finite difference
+    of a float32 loss that moves less than a unit of its rounding says the gradient is 0 +- the
+    bound, which no code can be held to.  In float64 a bound that large meets a gradient that is
+    zero to rounding, and a code value within it agrees with it as far as anything can (a note
+    says the check says little there)."""
     out = {}
     for p in params:
         num, an = numeric_side.gradient[p.name], np.asarray(analytic[p.name], dtype=float)
         top = max(float(np.max(np.abs(num), initial=0.0)),
                   float(np.max(np.abs(an), initial=0.0, where=np.isfinite(an))))
         why = numeric_side.reasons[p.name].copy()
-        if top > 0:
+        if narrow and top > 0:
             why[(why == 0) & (numeric_side.error_bound[p.name] >= top)] = SWAMPED
         out[p.name] = why
     return out
 
 
-def _report(name, params, analytic, numeric_side, K, evidence, size, scales, noise):
+def _report(name, params, analytic, numeric_side, K, evidence, size, scales, noise, notes=()):
     # the gradient is judged at the narrowest of the precisions its dtypes show and the one its
     # code's evaluations round at (float32 inputs make float64 code compute in float32)
     precision = max(precision_of(list(analytic.values())), numeric_side.precision,
                     key=lambda p: p.eps)
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
     tol = _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise)
-    notes = []
+    notes = list(notes)
     kinks = sum(int(np.count_nonzero(r == KINK)) for r in numeric_side.reasons.values())
     if kinks:
         notes.append(f"{kinks} entries not compared: a kink (max, abs, a comparison) or a jump in "
                      "a derivative lies within their finite-difference steps, where the "
                      "scheme's error estimate does not hold")
-    if precision is not FLOAT64:
-        notes.append(f"the gradient came back in {precision} and was judged at its rounding")
+    notes += precision_notes(params, numeric_side.gradient, tol, precision)
+    zero = [p.name for p in params if np.all(np.abs(numeric_side.gradient[p.name])
+                                             <= numeric_side.error_bound[p.name])]
+    if zero and precision is FLOAT64:
+        notes.append(f"the true gradient of {', '.join(zero)} is zero to rounding on these inputs, "
+                     "so the check says little about them: try other inputs")
     return verdict(params, analytic, numeric_side.gradient, tol,
-                   uninformative(params, analytic, numeric_side),
+                   uninformative(params, analytic, numeric_side, precision is not FLOAT64),
                    notes=notes, evidence=evidence, target=name,
                    method=numeric_side.method, mode="full",
                    evaluations=numeric_side.evaluations,
                    network=", ".join(f"{p.name} {p.shape}" for p in params),
                    precision=precision.name)
+
+
+def _fast_report(name, params, analytic, side, K, size, scales, noise, notes=()):
+    """The fast mode's ``Report``: each array's gradient along FAST_DIRECTIONS random unit
+    directions v against the numeric d/dt L(x + t v).
+
+    Error model: <analytic, v> may differ from the numeric derivative by its bound plus
+    sum_k |v_k| tol_k, tol_k the full check's tolerance for entry k with the code's own gradient
+    standing in for the true one's size.  An error e in an array is caught when |<e, v>| exceeds
+    that for some direction; a single wrong entry of n, off by E, is missed by one direction with
+    probability about 0.8 sqrt(n) tol / E (v_k is about N(0, 1/n)), by all of them with that
+    probability to the power FAST_DIRECTIONS.  A passing fast check says the gradient is right
+    along the directions drawn; the full check says it entry by entry."""
+    precision = max(precision_of(list(analytic.values())), side.precision, key=lambda p: p.eps)
+    analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
+    stand_in = _StandIn({n: np.where(np.isfinite(a), a, 0.0) for n, a in analytic.items()})
+    tol = _tolerance(params, analytic, stand_in, K, precision, size, scales, noise)
+    checks = [_fast_check(p, analytic, side, tol) for p in params]
+    if not any(c.checked for c in checks):
+        raise Undecidable("nothing could be decided (every direction's steps cross a kink): no "
+                          "verdict is possible on this input")
+    failing = [c.name for c in checks if not c.passed]
+    notes = list(notes) + [
+        f"fast mode: each array checked along {FAST_DIRECTIONS} random directions, not entry by "
+        "entry; a wrong array is missed only where every direction is nearly orthogonal to its "
+        "error (see check_layer's mode)"]
+    diagnosis = "" if not failing else (
+        f"{', '.join(failing)} disagree with the numeric derivative along a random direction; "
+        "run the full check (mode='full') for the entries and a diagnosis.")
+    return Report(passed=not failing, max_relative_error=max(c.max_relative_error for c in checks),
+                  parameters=tuple(checks), mode="fast", evaluations=side.evaluations,
+                  diagnosis=diagnosis, notes=tuple(notes), target=name, method=side.method,
+                  network=", ".join(f"{p.name} {p.shape}" for p in params),
+                  precision=precision.name)
+
+
+class _StandIn:
+    """The numeric side's fields the tolerance model reads, for a check with no numeric entries:
+    the code's own gradient stands in for the true one's size, with no error bound."""
+
+    def __init__(self, gradient):
+        self.gradient = gradient
+        self.error_bound = {n: np.zeros_like(g) for n, g in gradient.items()}
+
+
+class _OneDirection:
+    """One direction of one array, as ``compare.compare_directional`` reads it."""
+
+    def __init__(self, name, v, estimate, bound):
+        self.directions, self.estimate, self.error_bound = {name: v}, {name: estimate}, {name: bound}
+
+
+def _fast_check(p, analytic, side, tol):
+    """The array's ``ParameterCheck``: its worst decided direction (by error over tolerance)."""
+    worst, checked = None, 0
+    for v, est, bound, ok in zip(side.directions[p.name], side.estimates[p.name],
+                                 side.bounds[p.name], side.decided[p.name]):
+        if not ok:
+            continue
+        checked += 1
+        along = float(np.sum(np.abs(v) * tol[p.name]))
+        check, = compare_directional((p,), analytic, _OneDirection(p.name, v, est, bound),
+                                     {p.name: along})
+        entry = check.worst[0]
+        ratio = entry.error / entry.tolerance if entry.tolerance > 0 else float("inf")
+        if worst is None or not ratio <= worst[0]:
+            worst = (ratio, check)
+    skipped = len(side.directions[p.name]) - checked
+    if worst is None:
+        return ParameterCheck(name=p.name, connects=p.connects, shape=p.shape, passed=True,
+                              max_relative_error=0.0, checked=0, mismatches=0, skipped=skipped,
+                              undecided={REASONS[KINK]: skipped})
+    check = worst[1]
+    return ParameterCheck(name=p.name, connects=p.connects, shape=p.shape, passed=check.passed,
+                          max_relative_error=check.max_relative_error, checked=checked,
+                          mismatches=check.mismatches, skipped=skipped, worst=check.worst,
+                          undecided={REASONS[KINK]: skipped} if skipped else {})
 
 
 def _named(params, what="params"):
@@ -182,12 +276,20 @@ def _grads_like(names, params, grads, what):
     return dict(zip(names, grads))
 
 
-def _check_shapes(params, grads, what):
+def _check_shapes(params, grads, what, notes=None):
+    """The gradients, each of its array's shape: one that differs only by axes of length 1
+    (keepdims) is compared by value, with a note in ``notes``; any other shape is refused."""
     out = {}
     for p in params:
         g = np.asarray(grads[p.name])
         if g.dtype.kind not in "biuf":
             raise TypeError(f"{what} gives {p.name} with dtype {g.dtype}")
+        if g.shape != p.shape and singletons_apart(g.shape, p.shape):
+            if notes is not None:
+                notes.append(f"{p.name}: the gradient came back with shape {g.shape}, which "
+                             f"differs from {p.shape} only by axes of length 1 (keepdims): "
+                             "compared by value")
+            g = g.reshape(p.shape)
         if g.shape != p.shape:
             hint = " (its transpose)" if g.shape == p.shape[::-1] else ""
             raise ValueError(f"{what} gives {p.name} the shape {g.shape}; it needs {p.shape}{hint}")
@@ -204,23 +306,48 @@ class _LiveParams:
         self.live = ({names[0]: params} if isinstance(params, np.ndarray)
                      else {n: params[k] for n, k in zip(names, self.keys)})
         self.saved = {n: np.array(a, copy=True) for n, a in self.live.items()}
+        self.complex = None     # name -> the base as complex (complex64 for float32), when needed
+        self.moved = set()      # the arrays whose real parts the last move changed
+        self.lent = False       # whether the container holds complex arrays
 
     def put(self, move):
         """Base values plus the move: real parts in place (f may close over them); a complex
-        value also replaces the container's entry (f may read through params, which can carry
-        it)."""
-        values = moved_values(self.saved, move)
+        move also replaces every container entry by a complex array (f may read through params,
+        which can carry it; ``layers.moved_values``).  Only what the last move changed is put
+        back first."""
+        for n in self.moved:
+            self.live[n][...] = self.saved[n]
+        self.moved = set()
+        complex_ = any(np.iscomplexobj(d) for _, d in move.values())
+        for n, (index, delta) in move.items():
+            real = np.real(delta)
+            if np.any(real):
+                self.live[n].reshape(-1)[index] += real.astype(self.live[n].dtype)
+                self.moved.add(n)
+        if isinstance(self.params, np.ndarray) or not (complex_ or self.lent):
+            return
+        if complex_ and self.complex is None:
+            self.complex = {n: a.astype(np.result_type(a, np.complex64)) for n, a in self.saved.items()}
         for n, k in zip(self.names, self.keys):
-            value = values[n]
-            self.live[n][...] = np.real(value)
-            if not isinstance(self.params, np.ndarray):
-                self.params[k] = value if np.iscomplexobj(value) else self.live[n]
+            if not complex_:
+                self.params[k] = self.live[n]
+                continue
+            value = self.complex[n].copy()
+            if n in move:
+                value.reshape(-1)[move[n][0]] += move[n][1]
+            self.params[k] = value
+        self.lent = complex_
 
     def restore(self):
-        self.put({})
+        """Every array and container entry back to the base, exactly."""
+        for n, k in zip(self.names, self.keys):
+            self.live[n][...] = self.saved[n]
+            if not isinstance(self.params, np.ndarray):
+                self.params[k] = self.live[n]
+        self.moved, self.lent = set(), False
 
 
-def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
+def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0, mode="full"):
     """Check the gradient of a scalar function of the arrays in ``params``.
 
     f: ``f() -> (loss, grads)``, or, with ``grad``, ``f() -> loss`` and ``grad() -> grads``.
@@ -229,6 +356,8 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
     grads: the same keys (or order) as params; a single array where params holds one.
     method: "auto" (complex step where f is complex-safe, else Richardson), "complex_step",
       "richardson" or "central".  sample: check this many random entries per array.
+    mode: "full" (every entry) or "fast" (each array along a few random directions, for property
+      tests: see ``_fast_report`` for what it can miss).
 
     >>> W = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> report = check_function(lambda: ((W ** 2).sum(), {"W": 2 * W}), {"W": W})
@@ -239,7 +368,8 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
         raise TypeError(f"`f` must be callable; got {f!r}")
     if grad is not None and not callable(grad):
         raise TypeError(f"`grad` must be callable; got {grad!r}")
-    _validate_method(method)
+    _validate_method(method, mode)
+    f, grad = _each_call_kept(f), grad if grad is None else _each_call_kept(grad)
     names, _ = _named(params)
     live = _LiveParams(params, names)
     keep_freed_memory()
@@ -253,7 +383,7 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
             out.append((value, abs(float(np.real(value)))))
         return out
 
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _state_kept():
         try:
             result = f()
             if grad is None:
@@ -264,22 +394,51 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0):
                 analytic = grad()
             analytic = {n: np.array(g, copy=True) for n, g in
                         _grads_like(names, params, analytic, "the gradient").items()}
-            analytic = _check_shapes(records, analytic, "the gradient")
+            shape_notes = []
+            analytic = _check_shapes(records, analytic, "the gradient", shape_notes)
             target = Target(names, live.saved, losses, sum(a.size for a in live.saved.values()),
                             precision_of(list(live.saved.values()) + [np.asarray(_loss_of(result, grad))]))
             rng = np.random.default_rng(seed)
             if method == "complex_step" and not complex_safe(target, rng):
                 raise ValueError("f is not complex-safe (a complex step through it does not give "
                                  "its derivative): use method='auto' or 'richardson'")
-            numeric_side = numeric(target, method, sample, rng)
+            numeric_side = (numeric(target, method, sample, rng) if mode == "full" else
+                            directional(target, method, rng, FAST_DIRECTIONS))
             live.put(jiggle(live.saved, seed))
             again = f()[1] if grad is None else grad()
             noise = rounding_noise(analytic, _check_shapes(
                 records, _grads_like(names, params, again, "the gradient"), "the gradient"))
         finally:
             live.restore()
-    return _report(getattr(f, "__name__", "f"), records, analytic, numeric_side, target.terms, {},
-                   numeric_side.size, {n: target.scale(n) for n in names}, noise)
+    scales = {n: target.scale(n) for n in names}
+    size = abs(float(np.real(_scalar(_loss_of(result, grad), "f"))))
+    if mode == "fast":
+        return _fast_report(getattr(f, "__name__", "f"), records, analytic, numeric_side,
+                            target.terms, size, scales, noise, shape_notes)
+    return _report(getattr(f, "__name__", "f"), records, analytic, numeric_side, target.terms,
+                   dict(inputs=live.saved), numeric_side.size, scales, noise, shape_notes)
+
+
+def _each_call_kept(fn):
+    """fn, each call under the warnings filters of the check's start: what one call of the
+    user's function changes (``simplefilter("error")``) does not reach the next."""
+    def call():
+        with warnings.catch_warnings():
+            return fn()
+    call.__name__ = getattr(fn, "__name__", "f")
+    return call
+
+
+@contextlib.contextmanager
+def _state_kept():
+    """numpy's print options and the warnings filters as they were before the check, whatever
+    f changes while it runs (``np.errstate`` already restores numpy's error state)."""
+    printoptions = np.get_printoptions()
+    with warnings.catch_warnings():
+        try:
+            yield
+        finally:
+            np.set_printoptions(**printoptions)
 
 
 def _first(out):
@@ -291,14 +450,16 @@ def _loss_of(result, grad):
     return result if grad is not None else _first(result)
 
 
-def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
+def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0, mode="full"):
     """Check a layer's backward pass against its forward (CS231n style).
 
     forward(*inputs) -> out or (out, cache); backward(dout, cache) -> one gradient per float-array
     input, in order (a tuple, or the array alone where there is one).  A forward with several
     outputs, (out1, out2, cache), gets backward(dout1, dout2, cache).  Other inputs (dicts such
     as bn_param or conv_param, ints) are passed through, copied for each call, and not
-    differentiated.  dout is drawn at random (``seed``) with out's shape.
+    differentiated.  dout is drawn at random (``seed``) with out's shape.  mode: "full" (every
+    entry) or "fast" (each input along a few random directions, for property tests: see
+    ``_fast_report`` for its error model and what it can miss).
 
     >>> def affine_forward(x, w, b):
     ...     return x @ w + b, (x, w)
@@ -313,17 +474,18 @@ def check_layer(forward, backward, *inputs, method="auto", sample=None, seed=0):
     """
     if not callable(forward) or not callable(backward):
         raise TypeError("`forward` and `backward` must be callables")
-    _validate_method(method)
+    _validate_method(method, mode)
     forward, backward = (fn.fn if isinstance(fn, UserCallable) else fn for fn in (forward, backward))
     name = f"{getattr(forward, '__name__', 'forward')} / {getattr(backward, '__name__', 'backward')}"
     with np.errstate(all="ignore"):
         return check_layer_code(InProcessLayer(forward, backward, inputs), name, method=method,
-                                sample=sample, seed=seed)
+                                sample=sample, seed=seed, mode=mode)
 
 
-def check_layer_code(code, name, *, method="auto", sample=None, seed=0):
+def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="full"):
     """``check_layer`` on a layer's code wherever it runs (``checks.layers``): in this process, or
     in the command's child process."""
+    _validate_method(method, mode)
     keep_freed_memory()
     outs = _deterministic_outputs(code)
     # one upstream gradient per output, with a stream of its own: drawn from ``seed`` alone it
@@ -340,29 +502,50 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0):
     records = tuple(Parameter(n, "input", None, code.base[n].shape,
                               f"gradient of input {code.arg_names[i]}")
                     for n, i in zip(code.names, positions))
+    shape_notes = []
     analytic = _check_shapes(records, {n: np.asarray(g) for n, g in zip(code.names, grads)},
-                             "backward")
+                             "backward", shape_notes)
     again = code.backward(douts, jiggle(code.base, seed))
     noise = rounding_noise(analytic, _check_shapes(
         records, {n: np.asarray(g) for n, g in zip(code.names, again)}, "backward"))
     K = sum(a.size for a in code.base.values()) + sum(o.size for o in outs)
+    m = _batch(outs)
     target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K,
-                    precision_of(outs + list(code.base.values())))
+                    precision_of(outs + list(code.base.values())),
+                    grouped=lambda moves, grouping: code.losses(moves, douts, grouping),
+                    outputs=sum(o.size for o in outs), examples=_examples(outs) if m else None)
     rng = np.random.default_rng(seed)
-    numeric_side = numeric(target, method, sample, rng)
-    m = outs[0].shape[0] if outs[0].ndim >= 1 and all(
-        o.ndim >= 1 and o.shape[0] == outs[0].shape[0] for o in outs) else None
-    per_example = _per_example(code, douts, numeric_side.method, sample, seed, K,
-                               numeric_side.precision) if m and m > 1 else None
     size = float(sum(np.sum(np.abs(o * d)) for o, d in zip(outs, douts)))
+    if mode == "fast":
+        return _fast_report(name, records, analytic, directional(target, method, rng,
+                                                                 FAST_DIRECTIONS),
+                            K, size, {n: target.scale(n) for n in code.names}, noise, shape_notes)
+    numeric_side = numeric(target, method, sample, rng)
+    per_example = _per_example(code, douts, numeric_side, sample, seed, K) if m and m > 1 else None
     return _report(name, records, analytic, numeric_side, K,
                    dict(m=m, per_example=per_example, inputs=code.base), size,
-                   {n: target.scale(n) for n in code.names}, noise)
+                   {n: target.scale(n) for n in code.names}, noise, shape_notes)
 
 
-def _per_example(code, douts, method, sample, seed, K, precision):
-    """k -> the gradient of example k's own outputs (the batch on the outputs' first axis),
-    computed when the diagnosis asks."""
+def _batch(outs):
+    """The batch size, where every output has the same first axis (None where not)."""
+    first = outs[0].shape[0] if outs[0].ndim >= 1 else None
+    return first if all(o.ndim >= 1 and o.shape[0] == first for o in outs) else None
+
+
+def _examples(outs):
+    """The example (index along the first axis) of every entry of the outputs, flattened in order."""
+    return np.concatenate([np.repeat(np.arange(o.shape[0]), o.size // max(o.shape[0], 1))
+                           for o in outs]).astype(np.int64)
+
+
+def _per_example(code, douts, numeric_side, sample, seed, K):
+    """k -> the gradient of example k's own outputs (the batch on the outputs' first axis): read
+    from the check's own evaluations where they were split by example, else computed when the
+    diagnosis asks."""
+    if numeric_side.per_example is not None:
+        kept = numeric_side.per_example
+        return lambda k: {n: g[k] for n, g in kept.items()}
     cache = {}
 
     def gradient(k):
@@ -373,8 +556,9 @@ def _per_example(code, douts, method, sample, seed, K, precision):
                 mask[k] = d[k]
                 masked.append(mask)
             single = Target(code.names, code.base, lambda moves: code.losses(moves, masked), K,
-                            precision)
-            cache[k] = numeric(single, method, sample, np.random.default_rng(seed)).gradient
+                            numeric_side.precision)
+            cache[k] = numeric(single, numeric_side.method, sample,
+                               np.random.default_rng(seed)).gradient
         return cache[k]
     return gradient
 

@@ -7,18 +7,49 @@ L = sum(out * dout) at perturbed inputs, for the numeric side.  ``InProcessLayer
 user's functions here (the Python API); ``ChildLayer`` asks a child process (the command,
 ``checks.runner``) and checks what comes back.  A perturbation is sparse, ``{name: (flat
 indices, values)}`` added to the base inputs, so a request carries only what moves.
+
+``losses`` may also be asked for L split by a ``Grouping`` of the outputs: every output
+(flattened, the outputs in order) carries a bin for each move, and the move's difference and
+size are summed per bin.  That is how one evaluation that moves many entries, whose outputs do
+not overlap, is read entry by entry (``checks.structure``).
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+from dataclasses import dataclass
 
 import numpy as np
 
-from .usercode import Calls, PluginError, Target
+from .usercode import Calls, PluginError, Target, describe, guarded, name_of, printable
 
-__all__ = ["InProcessLayer", "ChildLayer", "outputs_of", "layer_signature", "signature_of"]
+__all__ = ["InProcessLayer", "ChildLayer", "Grouping", "outputs_of", "layer_signature",
+           "signature_of"]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How each move's difference is split: move k sums output j into bin ``labels[which[k], j]``
+    (the outputs flattened and concatenated in order), ``bins`` bins per move."""
+
+    labels: np.ndarray        # int64 (labelings, outputs)
+    which: np.ndarray         # int64 (moves,): the labeling of each move
+    bins: int
+
+    def validate(self, moves, outputs):
+        if not (isinstance(self.labels, np.ndarray) and self.labels.ndim == 2
+                and self.labels.dtype.kind == "i" and self.labels.shape[1] == outputs):
+            raise ValueError(f"grouping.labels must be integers of shape (k, {outputs})")
+        if not (isinstance(self.which, np.ndarray) and self.which.shape == (moves,)
+                and self.which.dtype.kind == "i"):
+            raise ValueError(f"grouping.which must be {moves} integers")
+        if type(self.bins) is not int or self.bins < 1:
+            raise ValueError(f"grouping.bins must be a positive integer; got {self.bins!r}")
+        if self.which.size and (self.which.min() < 0 or self.which.max() >= len(self.labels)):
+            raise ValueError("grouping.which names a labeling that is not there")
+        if self.labels.size and (self.labels.min() < 0 or self.labels.max() >= self.bins):
+            raise ValueError(f"grouping.labels must lie in [0, {self.bins})")
 
 
 def outputs_of(result):
@@ -86,6 +117,19 @@ def _validate_array(name, a):
     return a
 
 
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic)
+
+
+def _fresh(value):
+    """A copy of a non-differentiated input for one call: a dict of plain numbers (conv_param,
+    bn_param before its first call) needs only a new dict; anything else a deep copy."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value) is dict and all(isinstance(v, _IMMUTABLE) for v in value.values()):
+        return dict(value)
+    return copy.deepcopy(value)
+
+
 class InProcessLayer:
     """The user's forward and backward, called in this process with fresh copies of the inputs
     each time (a forward that writes into its inputs or its options dict changes nothing)."""
@@ -103,11 +147,17 @@ class InProcessLayer:
             _validate_array(self.arg_names[i], self.inputs[i])
         self.names = tuple(self.arg_names[i] for i in self.positions)
         self.base = {n: self.inputs[i] for n, i in zip(self.names, self.positions)}
+        self._slot = dict(zip(self.positions, self.names))
+        self._where = {n: i for i, n in zip(self.positions, self.names)}
+        self._complex_base = None
+        self._flat0 = None
+
+    def _args(self, values):
+        return [values[self._slot[i]].copy() if i in self._slot else _fresh(v)
+                for i, v in enumerate(self.inputs)]
 
     def _run(self, values):
-        args = [values[self.names[self.positions.index(i)]].copy() if i in self.positions
-                else copy.deepcopy(v) for i, v in enumerate(self.inputs)]
-        return self.forward(*args)
+        return self.forward(*self._args(values))
 
     def outputs(self, values):
         """The forward's outputs at ``values`` (name -> array) for the differentiated inputs."""
@@ -117,34 +167,78 @@ class InProcessLayer:
         """The forward's outputs at the base inputs (a fresh call each time)."""
         return self.outputs(self.base)
 
-    def losses(self, moves, douts):
+    def _base_flat(self):
+        """(the base outputs flattened into one float vector, their shapes, |that vector|)."""
+        if self._flat0 is None:
+            outs = self.base_outputs()
+            flat = np.concatenate([np.ravel(o) for o in outs]).astype(float)
+            self._flat0 = (flat, [o.shape for o in outs], np.abs(flat))
+        return self._flat0
+
+    def _moved_args(self, move):
+        """The forward's arguments at the base plus ``move``: every array a fresh copy, the moved
+        ones written; every array complex where the move is (``moved_values``)."""
+        if any(d.dtype.kind == "c" for _, d in move.values()):
+            if self._complex_base is None:
+                self._complex_base = {n: a.astype(np.result_type(a, np.complex64))
+                                      for n, a in self.base.items()}
+            args = self._args(self._complex_base)
+        else:
+            args = self._args(self.base)
+        for name, (index, delta) in move.items():
+            args[self._where[name]].reshape(-1)[index] += delta
+        return args
+
+    def losses(self, moves, douts, grouping=None):
         """For each perturbation {name: (indices, values)}: (L - L0, the size of the terms it
         differs by), where L = sum over the outputs of out * dout (complex where the values are)
-        and L0 is L at the base inputs.
+        and L0 is L at the base inputs.  With a ``Grouping``: (differences, sizes), two arrays
+        of shape (moves, bins), each move's sums split by its labels.
 
         The difference is summed over the outputs that changed only: an output the move cannot
         reach is computed from the same numbers as at the base and comes out the same, so its
         rounding cancels exactly.  What is left is rounded at the size of the outputs that did
         change, (|out| + |out0|) |dout| summed over them, not at the size of all of L: a step in
-        one entry of an elementwise layer is judged at one output's rounding."""
-        base = self._base_outputs()
-        out = []
-        for move in moves:
-            outs = self.outputs(moved_values(self.base, move))
-            diff, size = 0.0, 0.0
-            for o, o0, d in zip(outs, base, douts):
-                changed = o != o0
-                delta = np.where(changed, o - o0, 0)
-                diff = diff + np.sum(delta * d)
-                size += float(np.sum(np.where(changed, (np.abs(np.real(o)) + np.abs(o0)) * np.abs(d),
-                                              0.0)))
-            out.append((diff, size))
-        return out
+        one entry of an elementwise layer is judged at one output's rounding.
 
-    def _base_outputs(self):
-        if getattr(self, "_outs0", None) is None:
-            self._outs0 = self.base_outputs()
-        return self._outs0
+        The forward is called under one guard for the whole batch (``usercode.guarded``: stdout
+        to stderr, warnings recorded, numpy's state restored); its error state is restored after
+        every call that changed it."""
+        o0, shapes, abs0 = self._base_flat()
+        d = np.concatenate([np.ravel(x) for x in douts]).astype(float)
+        if grouping is not None:
+            grouping.validate(len(moves), o0.size)
+        outs = self._evaluate([{n: (np.asarray(i), np.asarray(v)) for n, (i, v) in m.items()}
+                               for m in moves], shapes)
+        sums = _Sums(o0, d, abs0)
+        if grouping is None:
+            return [pair for block in _blocks(outs, o0.size) for pair in sums.totals(block)]
+        parts = [sums.split(block, grouping.labels[grouping.which[start:start + len(block)]],
+                            grouping.bins) for start, block in _starts(_blocks(outs, o0.size))]
+        if not parts:
+            return np.zeros((0, grouping.bins)), np.zeros((0, grouping.bins))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _evaluate(self, moves, shapes):
+        """The outputs, flattened, at each move, the forward called under one guard for the whole
+        batch (``usercode.guarded``: stdout to stderr, warnings recorded, numpy's state restored),
+        its error state restored after every call that changed it."""
+        outs = []
+        fn, shown = self.forward.fn, printable(name_of(self.forward.fn), 200)
+        with guarded(self.forward.warnings):
+            err = np.geterr()
+            for move in moves:
+                args = self._moved_args(move)
+                try:
+                    result = fn(*args)
+                except BaseException as e:
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    raise PluginError(f"{shown} raised {describe(e)}") from None
+                if np.geterr() != err:
+                    np.seterr(**err)
+                outs.append(_flat_outputs(result, shapes))
+        return outs
 
     def backward(self, douts, move=None):
         """The backward's gradients at the base inputs (moved by ``move``, a sparse
@@ -152,6 +246,62 @@ class InProcessLayer:
         _, cache = outputs_of(self._run(moved_values(self.base, move or {})))
         grads = self.backward_fn(*[d.copy() for d in douts], cache)
         return [grads] if isinstance(grads, np.ndarray) else grads
+
+
+def _flat_outputs(result, shapes):
+    """The outputs of one call as one flat vector, after checking they have the base's shapes."""
+    outs = outputs_of(result)[0]
+    if [o.shape for o in outs] != shapes:
+        raise ValueError(f"forward's outputs change shape with its inputs' values: "
+                         f"{[o.shape for o in outs]} here, {shapes} at the base")
+    return np.concatenate([np.ravel(o) for o in outs]) if len(outs) > 1 else np.ravel(outs[0])
+
+
+#: output entries per block of moves whose sums are taken at once
+BLOCK_ENTRIES = 1 << 20
+
+
+def _blocks(outs, size):
+    """The flat outputs of a batch in blocks of at most BLOCK_ENTRIES entries (one move at least)."""
+    per = max(1, BLOCK_ENTRIES // max(size, 1))
+    return [outs[k:k + per] for k in range(0, len(outs), per)]
+
+
+def _starts(blocks):
+    start = 0
+    for block in blocks:
+        yield start, block
+        start += len(block)
+
+
+class _Sums:
+    """L - L0 = sum of (o - o0) dout over the outputs that changed, and the size of the terms it
+    differs by, sum of (|o| + |o0|) |dout| over them, for a block of moves at once.  The base is
+    finite (``check_layer_code`` refuses it otherwise), so an output that did not change has
+    o - o0 = 0 exactly and adds nothing to the first sum."""
+
+    def __init__(self, o0, d, abs0):
+        self.o0, self.d, self.abs0, self.absd = o0, d, abs0, np.abs(d)
+
+    def _terms(self, block):
+        O = np.stack(block)
+        diff = O - self.o0
+        size = (np.abs(np.real(O)) + self.abs0) * self.absd * (diff != 0)  # NaN, inf: changed
+        return diff * self.d, size
+
+    def totals(self, block):
+        delta, size = self._terms(block)
+        return list(zip(delta.sum(axis=1).tolist(), size.sum(axis=1).tolist()))
+
+    def split(self, block, labels, bins):
+        """(moves, bins) each: move k's sums by its own ``labels[k]``."""
+        delta, size = self._terms(block)
+        n = len(block)
+        index = (labels + bins * np.arange(n)[:, None]).ravel()
+        total = np.bincount(index, np.real(delta).ravel(), n * bins).reshape(n, bins)
+        if np.iscomplexobj(delta):
+            total = total + 1j * np.bincount(index, np.imag(delta).ravel(), n * bins).reshape(n, bins)
+        return total, np.bincount(index, size.ravel(), n * bins).reshape(n, bins)
 
 
 class ChildLayer:
@@ -177,23 +327,35 @@ class ChildLayer:
         self.names = tuple(names[i] for i in self.positions)
         self.base = {n: inputs[i] for n, i in zip(self.names, self.positions)}
 
+    def _unexpected(self):
+        return PluginError(f"{self.shown}: its process gave an unexpected answer")
+
     def base_outputs(self):
         reply, got = self.child.request("layer.outputs", {})
         count = reply.get("count")
         if type(count) is not int or set(got) != {f"out{k}" for k in range(count)}:
-            raise PluginError(f"{self.shown}: its process gave an unexpected answer")
+            raise self._unexpected()
         return [got[f"out{k}"] for k in range(count)]
 
-    def losses(self, moves, douts):
+    def losses(self, moves, douts, grouping=None):
+        """As ``InProcessLayer.losses``, answered by the child; every array of the answer is
+        checked for its shape and dtype, and the sizes for being finite and not negative."""
         arrays = _moves_arrays(moves)
         arrays.update({f"dout{k}": d for k, d in enumerate(douts)})
-        reply, got = self.child.request("layer.losses", {"moves": len(moves),
-                                                         "outputs": len(douts)}, arrays)
-        loss = got.get("loss")
-        size = got.get("size")
-        if loss is None or size is None or loss.shape != (len(moves),) or size.shape != (
-                len(moves),) or size.dtype.kind != "f" or loss.dtype.kind not in "fc":
-            raise PluginError(f"{self.shown}: its process gave an unexpected answer")
+        header = {"moves": len(moves), "outputs": len(douts)}
+        rows = (len(moves),)
+        if grouping is not None:
+            grouping.validate(len(moves), sum(int(np.size(d)) for d in douts))
+            arrays.update(labels=grouping.labels.astype(np.int64), which=grouping.which.astype(np.int64))
+            header["bins"] = grouping.bins
+            rows = (len(moves), grouping.bins)
+        _, got = self.child.request("layer.losses", header, arrays)
+        loss, size = got.get("loss"), got.get("size")
+        if (loss is None or size is None or loss.shape != rows or size.shape != rows
+                or size.dtype.kind != "f" or loss.dtype.kind not in "fc" or np.any(size < 0)):
+            raise self._unexpected()
+        if grouping is not None:
+            return loss, size
         return list(zip(loss.tolist(), size.tolist()))
 
     def backward(self, douts, move=None):
@@ -202,7 +364,7 @@ class ChildLayer:
         reply, got = self.child.request("layer.backward", {"outputs": len(douts)}, arrays)
         count = reply.get("count")
         if type(count) is not int or count < 0 or set(got) != {f"grad{k}" for k in range(count)}:
-            raise PluginError(f"{self.shown}: its process gave an unexpected answer")
+            raise self._unexpected()
         return [got[f"grad{k}"] for k in range(count)]
 
 
@@ -222,3 +384,10 @@ def moves_from_arrays(arrays, count, names):
         moves.append({n: (arrays[f"m{k}:{n}:i"], arrays[f"m{k}:{n}:v"]) for n in names
                       if f"m{k}:{n}:i" in arrays})
     return moves
+
+
+def grouping_from_arrays(header, arrays):
+    """The ``Grouping`` of a request, in the child (None where it asks for totals)."""
+    if "bins" not in header:
+        return None
+    return Grouping(np.asarray(arrays["labels"]), np.asarray(arrays["which"]), header["bins"])

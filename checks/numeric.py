@@ -170,7 +170,8 @@ def complex_step_floor(net, f, m, absW):
     for l in range(net.L, 0, -1):
         if l < net.L:
             K = absW[l + 1].T @ K + 1
-        out[f"W{l}"] = net.from_columns(per_unit * np.outer(K, np.abs(f.a[l - 1]).sum(axis=1)))
+        # one pass: the outer product written straight into the array that is returned
+        out[f"W{l}"] = net.from_columns(np.multiply.outer(per_unit * K, np.abs(f.a[l - 1]).sum(axis=1)))
         if net.bias:
             out[f"b{l}"] = net.from_columns(per_unit * m * K[:, None])
     return out
@@ -196,14 +197,15 @@ def numeric_gradient(problem, method="complex_step", progress=None):
     r = net.scale(m)
     grad = {}
     for l in range(1, net.L + 1):
-        gw = r * (D[l] @ f.a[l - 1].T)
+        rD = r * D[l]  # the reduction's factor taken on D^l (n_l x m), not on the n_l x n_{l-1} product
+        gw = rD @ f.a[l - 1].T
         if net.l2:
-            gw = gw + penalty_gradient(net, W[l])
+            gw += penalty_gradient(net, W[l])
         grad[f"W{l}"] = net.from_columns(gw)
         if net.bias:
-            grad[f"b{l}"] = net.from_columns(r * D[l].sum(axis=1, keepdims=True))
+            grad[f"b{l}"] = net.from_columns(rD.sum(axis=1, keepdims=True))
     structural, floor = problem.rounding(), problem.complex_step_floor
-    bound = {name: structural[name] + floor[name] for name in grad}
+    bound = {name: np.add(structural[name], floor[name]) for name in grad}
     reasons = {name: no_reasons(v.shape) for name, v in grad.items()}
     return NumericGradient(grad, bound, reasons, total, s.name)
 

@@ -93,6 +93,8 @@ class Report:
     findings: tuple = field(default=())
     #: name -> (analytic, numeric, tolerance) arrays, for --plot; not in to_dict()
     arrays: dict = field(default=None, repr=False, compare=False)
+    #: name -> boolean array, True where the entry was not decided (for tools); not in to_dict()
+    left_out: dict = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
         """Short, with what a failed ``assert report`` needs first: the verdict, the failing

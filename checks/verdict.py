@@ -12,8 +12,9 @@ import numpy as np
 from .compare import compare_arrays, undecided
 from .diagnose import Evidence, diagnose
 from .report import Report
+from .rounding import FLOAT64
 
-__all__ = ["verdict", "Undecidable"]
+__all__ = ["verdict", "Undecidable", "precision_notes"]
 
 
 class Undecidable(ValueError):
@@ -57,4 +58,27 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
                   max_relative_error=max((p.max_relative_error for p in checks), default=0.0),
                   parameters=checks, diagnosis=diagnosis, findings=findings, notes=tuple(notes),
                   arrays={p.name: (analytic[p.name], numeric[p.name], tolerance[p.name])
-                          for p in params}, **facts)
+                          for p in params},
+                  left_out={n: r != 0 for n, r in reasons.items()}, **facts)
+
+
+def precision_notes(params, numeric, tolerance, precision):
+    """What a check at a precision narrower than float64 can still miss."""
+    if precision is FLOAT64:
+        return []
+    hides = []
+    blind = []
+    for p in params:
+        top = float(np.max(np.abs(numeric[p.name]), initial=0.0))
+        tol = float(np.max(tolerance[p.name], initial=0.0))
+        if top > 0:
+            hides.append(tol / top)
+            if tol >= top:
+                blind.append(p.name)
+    notes = [f"the gradient was computed in {precision} and judged at {precision}'s rounding "
+             "(a worst-case bound): an error below about "
+             f"{max(hides, default=0):.0e} of an array's largest entry could still hide"]
+    if blind:
+        notes.append(f"at {precision} the rounding bound reaches the gradient itself in "
+                     f"{', '.join(blind)}: those arrays cannot be judged at this precision")
+    return notes
