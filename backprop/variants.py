@@ -61,10 +61,10 @@ class BackwardPass:
         delta = self.output_delta(net, f, y)              # BP1
         for l in range(L, 0, -1):
             if l < L:                                     # (W^{l+1})^T delta^{l+1}
-                g = self.propagate(W[l + 1], delta, g, nabla_w[l + 1])
+                g = self.propagate(W[l + 1], delta, g, nabla_w[l + 1], l)
                 delta = g * self.hidden_prime(net, f, l)  # BP2
             deltas[l] = delta
-            d, a_prev = self.accumulated(delta, f.a[l - 1])
+            d, a_prev = self.accumulated(delta, self.activation_in(f, l))
             nabla_w[l] = self.regularize(net, self.reduce(net, d @ a_prev.T, m), W[l])  # BP4
             nabla_b[l] = self.reduce(net, self.bias_gradient(d), m)                     # BP3
         nabla_w = [net.from_columns(nw) for nw in nabla_w[1:]]
@@ -76,13 +76,18 @@ class BackwardPass:
         # BP1: delta^L = dC/dz^L (a - y for cross-entropy with its matching output)
         return net.loss.delta(f.z[-1], f.a[-1], y, net.sigmas[-1])
 
-    def propagate(self, W_next, delta, g, nabla_next):
-        # BP2: (W^{l+1})^T delta^{l+1}  (nabla_next: dC/dW^{l+1}, already computed)
+    def propagate(self, W_next, delta, g, nabla_next, l):
+        # BP2: (W^{l+1})^T delta^{l+1}  (nabla_next: dC/dW^{l+1}, already computed; l: the layer
+        # the step goes into)
         return W_next.T @ delta
 
     def hidden_prime(self, net, f, l):
         # BP2: sigma'(z^l)
         return net.sigmas[l - 1].prime(f.z[l])
+
+    def activation_in(self, f, l):
+        # BP4: a^{l-1}, the activation layer l takes in
+        return f.a[l - 1]
 
     def accumulated(self, delta, a_prev):
         # BP3/BP4 sum over every example of the batch
@@ -123,7 +128,7 @@ class Code2(BackwardPass):
     seen = "the seeds' 4-layer MNIST net; a popular tutorial's `output_errors = W.T @ output_errors`"
     carries_output_error = True
 
-    def propagate(self, W_next, delta, g, nabla_next):
+    def propagate(self, W_next, delta, g, nabla_next, l):
         return W_next.T @ g
 
 
@@ -148,7 +153,7 @@ class MissingTranspose(BackwardPass):
     line = "delta = W[k] @ tmp"
     seen = "square hidden layers, where numpy raises no shape error"
 
-    def propagate(self, W_next, delta, g, nabla_next):
+    def propagate(self, W_next, delta, g, nabla_next, l):
         return W_next @ delta
 
 
@@ -252,7 +257,7 @@ class UpdateFirst(BackwardPass):
     def __init__(self, eta=1.0):
         self.eta = eta
 
-    def propagate(self, W_next, delta, g, nabla_next):
+    def propagate(self, W_next, delta, g, nabla_next, l):
         return (W_next - self.eta * nabla_next).T @ delta
 
 

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..backprop import VARIANTS, UpdateFirst
+from ..backprop import VARIANTS
+from ..backprop.mistakes import placed_mistakes
 from ..backprop.registry import lookup
 from .compare import ESTIMATE, KINK, UNDEFINED, compare_directional
 from .differentiate import scheme
@@ -22,7 +23,7 @@ from .problem import Problem
 from .report import Report
 from .rounding import FLOAT64, PRECISIONS
 from .sources import combine_examples, source_for
-from .verdict import verdict
+from .verdict import precision_notes, verdict
 
 __all__ = ["gradcheck", "check", "MODES", "describe_network"]
 
@@ -172,7 +173,7 @@ def judge(problem, source, analytic, method, mode, seed, progress):
         reasons = confirmed_by_complex_step(problem, analytic, numeric, tolerance, bounds, reasons)
     notes += numeric_notes(net, numeric, reasons, tolerance, analytic.precision, notes)
     evidence = dict(net=net, m=problem.m, per_example=per_example_gradients(problem),
-                    catalogue=catalogue(problem), update_first=update_first(problem, analytic))
+                    catalogue=catalogue(problem), mistakes=mistakes(problem, analytic))
     return verdict(net.params, analytic.gradient, numeric.gradient, tolerance, reasons,
                    notes=notes, evidence=evidence, mode=mode, evaluations=numeric.evaluations,
                    **facts)
@@ -245,28 +246,6 @@ def numeric_notes(net, numeric, reasons, tolerance, precision, notes):
     return out
 
 
-def precision_notes(params, numeric, tolerance, precision):
-    """What a check at a precision narrower than float64 can still miss."""
-    if precision is FLOAT64:
-        return []
-    hides = []
-    blind = []
-    for p in params:
-        top = float(np.max(np.abs(numeric[p.name]), initial=0.0))
-        tol = float(np.max(tolerance[p.name], initial=0.0))
-        if top > 0:
-            hides.append(tol / top)
-            if tol >= top:
-                blind.append(p.name)
-    notes = [f"the gradient was computed in {precision} and judged at {precision}'s rounding "
-             "(a worst-case bound): an error below about "
-             f"{max(hides, default=0):.0e} of an array's largest entry could still hide"]
-    if blind:
-        notes.append(f"at {precision} the rounding bound reaches the gradient itself in "
-                     f"{', '.join(blind)}: those arrays cannot be judged at this precision")
-    return notes
-
-
 # -- what the diagnosis may use ----------------------------------------------------------------
 def per_example_gradients(problem):
     """k -> the gradient of example k's own loss term C_k (unreduced), by the complex step."""
@@ -306,22 +285,35 @@ def catalogue(problem):
     return candidates
 
 
-def update_first(problem, analytic):
-    """() -> the gradient step code gives when, within each call (one example, or the batch), it
-    updates W^l with its gradient before computing delta^{l-1} from it; None for a gradient."""
+def mistakes(problem, analytic):
+    """() -> (mistake, gradient) for every placed mistake (``backprop.mistakes``) whose gradient
+    differs from the true one on this batch, computed the way the code computes: for step code
+    within each call (one example, or the batch), with the step's own learning rate for stale
+    weights."""
     net = problem.net
-    if analytic.step is None or net.L < 2:
-        return None
-    slip = UpdateFirst(eta=analytic.step["lr"])
+    step = analytic.step
+    right = problem.true_gradient
 
-    def candidate():
-        if not analytic.step["per_example"]:
-            return net.named(*slip(net, problem.x, problem.y))
+    def gradient_of(backward_pass):
+        if step is None or not step["per_example"]:
+            return net.named(*backward_pass(net, problem.x, problem.y))
         xc, yc = net.to_columns(problem.x), net.to_columns(problem.y)
         total = None
         for k in range(problem.m):
-            g = net.named(*slip(net, net.from_columns(xc[:, k:k + 1]),
-                                net.from_columns(yc[:, k:k + 1])))
+            g = net.named(*backward_pass(net, net.from_columns(xc[:, k:k + 1]),
+                                         net.from_columns(yc[:, k:k + 1])))
             total = g if total is None else {n: total[n] + g[n] for n in g}
         return combine_examples(net, total, problem.m)
-    return candidate
+
+    def candidates():
+        for mistake in placed_mistakes(net, None if step is None else step["lr"]):
+            try:
+                with np.errstate(all="ignore"):
+                    grads = gradient_of(mistake.backward_pass())
+            except Exception:  # noqa: BLE001 - a mistake that cannot be written here
+                continue
+            with np.errstate(invalid="ignore"):
+                same = all(np.allclose(grads[n], right[n], rtol=1e-9, atol=0) for n in net.names)
+            if not same:
+                yield mistake, grads
+    return candidates

@@ -54,7 +54,7 @@ class Evidence:
     per_example: object = None   # k -> {name: gradient of example k's own term}, or None
     catalogue: object = None     # () -> (variant, gradients) pairs to match, or None
     inputs: dict = None          # a layer's inputs by gradient name ("dx" -> x), or None
-    update_first: object = None  # () -> the gradient of step code that updates before use
+    mistakes: object = None      # () -> (placed mistake, gradients) pairs to match, or None
     findings: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -137,10 +137,48 @@ def rule_factor(ev, p):
     return Finding(p.name, "factor", f"{p.name} is {what} the true gradient", named or f"{k:.6g}")
 
 
-def rule_l2(ev, p):
-    if ev.net is None or p.kind not in ("weight", "bias"):
+def _l2_term(ev, p):
+    """The L2 term of a weight array's true gradient, 2 l2 W (0 elsewhere)."""
+    if ev.net is None or not ev.net.l2 or p.kind != "weight":
+        return 0.0
+    return 2 * ev.net.l2 * ev.net.parameters()[p.name]
+
+
+def rule_data_factor(ev, p):
+    """A weight array whose data term (the gradient less its L2 term) is k times the truth
+    while its L2 term is right: the reduction applied to the loss's gradient but not ... or the
+    other way round (CS231n's dscores not divided by N)."""
+    reg = _l2_term(ev, p)
+    if np.isscalar(reg):
         return None
-    W = ev.net.parameters()[p.name]
+    data = ev.numeric[p.name] - reg
+    k = fit_factor(ev.analytic[p.name] - reg, data)
+    if k is None or abs(k - 1) < 1e-9 or k == 0 or not ev.fits(p.name, k * data + reg,
+                                                               max(1.0, abs(k))):
+        return None
+    named = name_constant(k, ev.m, ev.net.layers[-1])
+    if named is None:
+        return None
+    return Finding(p.name, "data_factor", f"{p.name}'s data term is exactly {named} times the "
+                   "true one, its L2 term 2 l2 W right", named)
+
+
+def _value(ev, p):
+    """The array itself (a network's parameter, a function's or layer's input), or None."""
+    if ev.net is not None:
+        return ev.net.parameters().get(p.name)
+    if ev.inputs is not None and p.name in ev.inputs:
+        return np.asarray(ev.inputs[p.name], dtype=float)
+    return None
+
+
+def rule_l2(ev, p):
+    W = _value(ev, p)
+    if W is None or W.shape != ev.analytic[p.name].shape or (
+            ev.net is not None and p.kind not in ("weight", "bias")):
+        return None
+    if ev.net is None:
+        return _extra_multiple(ev, p, W)
     if p.kind == "bias":
         diff = ev.analytic[p.name] - ev.numeric[p.name]
         c = fit_factor(diff, W)
@@ -171,6 +209,19 @@ def rule_l2(ev, p):
     return Finding(p.name, "l2", f"{p.name} carries an extra {c:.6g} W: an L2 term with "
                    f"l2 = {c / 2:.6g} that the config does not declare (set l2 = {c / 2:.6g} if "
                    "the code's cost has it)", f"{c:.6g}")
+
+
+def _extra_multiple(ev, p, W):
+    """A function's array whose gradient carries an extra c times the array: an L2 term's
+    derivative with the wrong factor (2 reg W for reg ||W||^2 written reg W, or 0.5 reg ...)."""
+    diff = ev.analytic[p.name] - ev.numeric[p.name]
+    c = fit_factor(diff, W)
+    if c is None or abs(c) < 1e-12 or np.count_nonzero(W) < 3 or not ev.fits(
+            p.name, ev.numeric[p.name] + c * W, 2.0):
+        return None
+    return Finding(p.name, "l2", f"{p.name}'s gradient carries an extra {c:.6g} times {p.name} "
+                   "itself: the derivative of a regularization term with the wrong factor (of "
+                   "reg ||W||^2 it is 2 reg W) or one the loss does not have", f"{c:.6g}")
 
 
 def rule_transposed(ev, p):
@@ -298,10 +349,121 @@ def rule_batch_statistics(ev, p):
                    ", as when the backward pass treats the batch statistics as constants")
 
 
+def rule_shifted(ev, p):
+    """The true gradient moved by one place along an axis: an off-by-one window or index."""
+    an, num, tol = ev.analytic[p.name], ev.numeric[p.name], ev.tolerance[p.name]
+    for axis in range(an.ndim):
+        if an.shape[axis] < 3:
+            continue
+        for step in (1, -1):
+            moved = np.zeros_like(num)
+            src = [slice(None)] * num.ndim
+            dst = [slice(None)] * num.ndim
+            src[axis] = slice(0, -1) if step == 1 else slice(1, None)
+            dst[axis] = slice(1, None) if step == 1 else slice(0, -1)
+            moved[tuple(dst)] = num[tuple(src)]
+            if ev.fits(p.name, moved, 2.0) and not ev.fits(p.name, num):
+                way = "forward" if step == 1 else "back"
+                return Finding(p.name, "shifted", f"{p.name} is the true gradient moved one "
+                               f"place {way} along axis {axis}: an off-by-one window or index "
+                               "(i + 1 where i is meant, or a window that starts one late)",
+                               str(axis))
+    return None
+
+
+def rule_axis_factor(ev, p):
+    """The true gradient times a factor that depends on the index along one axis only (per
+    feature, per channel): a scale of that axis missing or doubled (gamma, 1/std, a count)."""
+    an, num, tol = ev.analytic[p.name], ev.numeric[p.name], ev.tolerance[p.name]
+    if an.ndim < 2:
+        return None
+    for axis in range(an.ndim):
+        n = an.shape[axis]
+        if n < 2 or an.size // n < 2:
+            continue
+        A, N = np.moveaxis(an, axis, 0).reshape(n, -1), np.moveaxis(num, axis, 0).reshape(n, -1)
+        c = np.array([fit_factor(A[j], N[j]) if np.any(N[j]) else 1.0 for j in range(n)])
+        if np.any([v is None for v in c]) or np.allclose(c, c[0], rtol=1e-6):
+            continue
+        c = c.astype(float)
+        if not ev.fits(p.name, np.moveaxis((c[:, None] * N).reshape(np.moveaxis(num, axis, 0)
+                                                                    .shape), 0, axis), 2.0):
+            continue
+        return Finding(p.name, "axis_factor", f"{p.name} is the true gradient times a factor "
+                       f"that changes only along axis {axis} ({_range(c)}): a per-"
+                       f"{'feature' if axis == an.ndim - 1 else 'index'} scale missing, doubled "
+                       "or inverted" + _which_input(ev, p, c), str(axis))
+    return None
+
+
+def _range(c):
+    return f"from {np.min(c):.3g} to {np.max(c):.3g}"
+
+
+def _which_input(ev, p, c):
+    """", exactly 1/gamma": when the factor along the axis is an input array or its reciprocal."""
+    for name, v in (ev.inputs or {}).items():
+        v = np.asarray(v, dtype=float).ravel()
+        if name == p.name or v.shape != c.shape:
+            continue
+        for how, cand in ((f"{name}: a factor {name} too many", v),
+                          (f"1/{name}: the factor {name} is missing",
+                           1 / np.where(v == 0, np.nan, v))):
+            if np.allclose(c, cand, rtol=1e-6, equal_nan=False):
+                return f", exactly {how}"
+    return ""
+
+
+def rule_magnitude(ev, p):
+    """What is left, said as it is: the wrong entries' sign and size against the truth (for a
+    function or layer; a network's is located by layer instead)."""
+    if ev.net is not None:
+        return None
+    bad = ev.bad[p.name]
+    an, num = ev.analytic[p.name][bad], ev.numeric[p.name][bad]
+    if an.size < 2 or not np.all(np.isfinite(an)) or not np.all(num != 0):
+        return None
+    ratio = an / num
+    flipped = int(np.count_nonzero(ratio < 0))
+    where = f"{an.size} of {bad.size} entries wrong"
+    if np.allclose(ratio, ratio[0], rtol=1e-6):
+        k = name_constant(float(ratio[0]), ev.m) or f"{ratio[0]:.6g}"
+        return Finding(p.name, "magnitude", f"{an.size} of the {bad.size} entries of {p.name} are "
+                       f"each exactly {k} times their true value, the others right: a term or "
+                       "factor that only those entries take (a count, a margin, a special case)",
+                       k)
+    if flipped == 0:
+        return Finding(p.name, "magnitude", f"{p.name} has the right sign in every entry but the "
+                       f"wrong size ({where}, {_range(ratio)} times the true value, no single "
+                       "factor): a derivative written wrong, or a factor that varies per entry")
+    return Finding(p.name, "magnitude", f"{p.name} has the wrong sign in {flipped} of its "
+                   f"{an.size} wrong entries ({where}, {_range(ratio)} times the true value): a "
+                   "term with the wrong sign, or one missing")
+
+
+def rule_marginal(ev, p):
+    """Off by no more than a few times the tolerance: at the level of the rounding bound itself,
+    where no pattern means anything (the rules below would fit rounding noise)."""
+    bad = ev.bad[p.name]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.abs(ev.analytic[p.name] - ev.numeric[p.name])[bad] / ev.tolerance[p.name][bad]
+    if not ratio.size or not np.all(np.isfinite(ratio)) or ratio.max() > MARGINAL:
+        return None
+    return Finding(p.name, "marginal", f"{p.name} is off by at most {ratio.max():.2g} times its "
+                   f"tolerance, in {ratio.size} of {bad.size} entries: at the level of the rounding "
+                   "bound itself, which may be rounding the error model did not foresee (a "
+                   "saturated unit, terms that cancel) rather than a mistake; try other inputs, "
+                   "or float64", f"{ratio.max():.2g}")
+
+
+#: an error within this many times the tolerance is "marginal": no pattern is read into it
+MARGINAL = 4.0
+
+
 #: The per-array rules, most specific first; the first that fits an array names its error.
-ARRAY_RULES = (rule_zero, rule_factor, rule_l2, rule_transposed, rule_one_example,
+ARRAY_RULES = (rule_marginal, rule_zero, rule_factor, rule_data_factor, rule_l2, rule_transposed, rule_one_example,
                rule_rows_flipped, rule_batch_statistics, rule_constant_along_batch, rule_masked,
-               rule_few_entries)
+               rule_shifted, rule_axis_factor, rule_few_entries, rule_magnitude)
 
 
 # -- whole-check rules -------------------------------------------------------------------------
@@ -326,14 +488,22 @@ def cost_convention(ev, k):
 
 
 def whole_factor(ev, per_array):
-    """Every array (the failing ones, with no other finding) off by one and the same factor."""
-    factors = [f for f in per_array.values() if f is not None and f.kind == "factor"]
+    """Every array (the failing ones, with no other finding) off by one and the same factor (of
+    the data term alone where the L2 term is right)."""
+    factors = [f for f in per_array.values() if f is not None and f.kind in ("factor",
+                                                                           "data_factor")]
     if len(factors) != len(ev.params) or len({f.constant for f in factors}) != 1:
         return None
     first = factors[0]
-    k = fit_factor(np.concatenate([ev.analytic[p.name].ravel() for p in ev.params]),
-                   np.concatenate([ev.numeric[p.name].ravel() for p in ev.params]))
+    reg = {p.name: _l2_term(ev, p) for p in ev.params}
+    k = fit_factor(np.concatenate([(ev.analytic[p.name] - reg[p.name]).ravel() for p in ev.params]),
+                   np.concatenate([(ev.numeric[p.name] - reg[p.name]).ravel() for p in ev.params]))
     hint = cost_convention(ev, k)
+    if any(f.kind == "data_factor" for f in factors):
+        return Finding(None, "factor", f"Every array's data term is exactly {first.constant} "
+                       "times the true gradient, while the L2 term 2 l2 W is right: the "
+                       "reduction is applied to the L2 term but not to the loss's gradient (or "
+                       "the other way round)." + hint, first.constant)
     if first.constant == "-1":
         text = ("Every array is the true gradient with its sign flipped: the code returns the "
                 "ascent direction (y - a where a - y is meant); a step with += would be right, a "
@@ -385,35 +555,70 @@ def _below(ev, first, layers, wrong):
     return " Every layer below it is right." if below else ""
 
 
-def localize(ev):
-    """The first wrong layer in backward order, the equation it points to, and whether the layers
-    below inherit its error."""
-    if ev.net is None or not ev.failing:
-        return None
+def _first_wrong(ev):
+    """(the first wrong layer in backward order, failing arrays by layer, layers high to low)."""
     failing = {p.name for p in ev.failing}
     layers = sorted({p.layer for p in ev.params}, reverse=True)
     wrong = {l: [p.name for p in ev.params if p.layer == l and p.name in failing] for l in layers}
-    first = next(l for l in layers if wrong[l])
-    if first == ev.net.L and all(p.name in failing for p in ev.params):
-        return Finding(None, "localization", BP1_TEXT, str(first))
+    return next(l for l in layers if wrong[l]), wrong, layers
+
+
+def _where(ev, first, wrong):
     above = [p.name for p in ev.params if p.layer > first]
     text = f"The first wrong layer in backward order is layer {first} ({', '.join(wrong[first])})"
-    text += f", with the layers above right ({', '.join(above)})" if above else ""
-    text += f": {_step(ev, first, failing)}." + _below(ev, first, layers, wrong)
-    return Finding(None, "localization", text, str(first))
+    return text + (f", with the layers above right ({', '.join(above)})" if above else "")
 
 
-def update_before_use(ev):
-    """Step code that updates W^{l+1} before it computes delta^l from it."""
-    if ev.update_first is None or not ev.failing:
+def localize(ev, short=False):
+    """The first wrong layer in backward order, the equation it points to, and whether the layers
+    below inherit its error (``short``: the first wrong layer alone, beside a named mistake)."""
+    if ev.net is None or not ev.failing:
         return None
-    candidate = ev.update_first()
-    if candidate is None or not all(ev.fits(p.name, candidate[p.name]) for p in ev.params):
+    first, wrong, layers = _first_wrong(ev)
+    if short:
+        return Finding(None, "localization", _where(ev, first, wrong), str(first))
+    if first == ev.net.L and all(p.name in wrong[first] or p.layer != first for p in ev.params) \
+            and sum(map(len, wrong.values())) == len(ev.params):
+        return Finding(None, "localization", BP1_TEXT, str(first))
+    text = _where(ev, first, wrong) + f": {_step(ev, first, {p.name for p in ev.failing})}."
+    return Finding(None, "localization", text + _below(ev, first, layers, wrong), str(first))
+
+
+def named_mistake(ev):
+    """The placed mistake (``backprop.mistakes``: this step, into this layer, written this way)
+    whose gradient the code's matches in every array; the first in the list's order."""
+    if ev.mistakes is None or not ev.failing:
         return None
-    return Finding(None, "update_before_use", "The code updates each layer's weights before it "
-                   "computes the delta below from them: delta^l = ((W^{l+1})^T delta^{l+1}) * "
-                   "sigma'(z^l) takes the weights after the step. Compute every delta first, "
-                   "then update (or keep a copy of W^{l+1}).")
+    for mistake, grads in ev.mistakes():
+        if all(np.shape(grads[p.name]) == ev.analytic[p.name].shape for p in ev.params) and all(
+                ev.fits(p.name, grads[p.name]) for p in ev.params):
+            return Finding(None, "mistake", _capital(mistake.words(ev.net)), mistake.key)
+    return None
+
+
+def _capital(text):
+    """The sentence with a capital, unless it starts with a symbol (dC/dW, delta^2, sigma')."""
+    first = text.split(" ", 1)[0]
+    return text if any(c in first for c in "^/'") else text[:1].upper() + text[1:]
+
+
+def factor_below(ev, per_array):
+    """The arrays of layer l and every layer below it off by one and the same factor, the
+    layers above right: a factor entered the recurrence at delta^l."""
+    if ev.net is None:
+        return None
+    failing = {p.name for p in ev.failing}
+    first = max(p.layer for p in ev.failing)
+    below = {p.name for p in ev.params if p.layer <= first}
+    found = [per_array.get(n) for n in below]
+    if failing != below or first == ev.net.L or any(f is None or f.kind != "factor" for f in found):
+        return None
+    if len({f.constant for f in found}) != 1:
+        return None
+    k = found[0].constant
+    return Finding(None, "factor", f"delta^{first} is exactly {k} times the true one, and every "
+                   f"layer below inherits it (the layers above are right): a factor {k} enters "
+                   f"the step of the recurrence into layer {first} (BP2)", k)
 
 
 def catalogue_match(ev):
@@ -460,11 +665,11 @@ def whole_pattern(ev, per_array):
 
 
 def _whole(ev, per_array):
-    """A finding about every array together, or None."""
-    whole = update_before_use(ev)
+    """A finding about the arrays together, or None."""
+    whole = named_mistake(ev)
     if whole is None and len(ev.failing) == len(ev.params) > 1:
         whole = whole_factor(ev, per_array) or whole_pattern(ev, per_array)
-    return whole
+    return whole or factor_below(ev, per_array)
 
 
 def diagnose(ev):
@@ -477,6 +682,8 @@ def diagnose(ev):
     findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])
     if whole is None and any(f is None for f in per_array.values()):
         findings += [f for f in (localize(ev),) if f]
+    elif whole is not None and whole.kind == "mistake":
+        findings += [f for f in (localize(ev, short=True),) if f]
     findings += [f for f in (catalogue_match(ev),) if f]
     if not findings:
         names = ", ".join(p.name for p in ev.failing)

@@ -98,7 +98,7 @@ def test_the_picture_carries_the_verdict_and_the_diagnosis_wrapped(failed, tmp_p
     text = next(t for t in fig.findobj(Text) if t.get_text() == diagnosis)
     box = text.get_window_extent(renderer)
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # wrapped to the figure's width
-    assert "\u03b4\u00b9" in diagnosis and "\u03c3\u2032" in diagnosis  # δ¹, σ′
+    assert "\u03b4\u00b2" in diagnosis and "\u03c3\u2032" in diagnosis  # δ², σ′
     assert {"W1: FAIL", "W2: ok"} <= set(words)
 
 
