@@ -31,9 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .call import forms, inputs, invoke, make_plan, where_found
-from .locate import float_arrays
+from .locate import Namespace, ParamsNotFound, float_arrays
+from .script import DataGuard, WatchedCall, user_folders
+from .watch import Watch
 from .usercode import PluginError, name_of
-from .readers import Ambiguous, Reading, explain, is_scalar, read
+from .readers import Ambiguous, Reading, explain, is_scalar, read, singletons_apart
 from .spec import ImplSpec
 
 __all__ = ["Answer", "CodeReader", "ImplSpec"]
@@ -58,6 +60,8 @@ class Answer:
     loss: float | None
     storage: tuple            # dtype names the code keeps its parameters in
     notes: tuple
+    trace: object = None      # the watch's Trace of one call (checks.watch), where one was kept
+    watched: bool = False     # read by watching the code run (checks.script): lr may be its own
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class CodeReader:
         self.kind = kind or self.spec.kind
         self.plan = self.form = self.reader = None
         self.side_effect = False
+        self.watched = None         # a WatchedCall, where the parameters are found by watching
+        self.redraws = ()           # where the code draws its own minibatch (watch every call)
+        self.trace = None           # the Trace of the first call
+        self.keepdims = {}          # parameter name -> the shape with extra axes it came back in
 
     @property
     def name(self):
@@ -90,8 +98,19 @@ class CodeReader:
         """The ``Answer`` on the batch (x, y) in the network's layout, each step taken with
         learning rate ``lr``.  The user's object is left as it was found."""
         x, y = net.to_columns(np.asarray(x, dtype=float)), net.to_columns(np.asarray(y, dtype=float))
+        if self.watched is not None:
+            return self.watched.answer(net, net.from_columns(x), net.from_columns(y), lr)
         if self.plan is None:
-            self.plan = make_plan(net, self.fn, self.spec)
+            try:
+                self.plan = make_plan(net, self.fn, self.spec)
+            except ParamsNotFound as e:
+                return self._watch_instead(net, x, y, lr, e)
+        try:
+            return self._answer(net, x, y, lr)
+        except _Unused as e:
+            return self._replan(net, x, y, lr, e)
+
+    def _answer(self, net, x, y, lr):
         saved = _snapshot(self.plan)
         try:
             if self.form is None:
@@ -100,14 +119,67 @@ class CodeReader:
         finally:
             _restore(self.plan, saved)
 
+    def _replan(self, net, x, y, lr, unused):
+        """The module's arrays gradcheck found are not the ones the code read: take the ones it
+        did read (two networks of the same shapes), else watch one call."""
+        try:
+            self.plan = make_plan(net, self.fn, self.spec, only=unused.read)
+        except PluginError:
+            self.plan = None
+            return self._watch_instead(net, x, y, lr, ParamsNotFound(unused.message))
+        self.form = None
+        try:
+            return self._answer(net, x, y, lr)
+        except _Unused as again:
+            self.plan = None
+            return self._watch_instead(net, x, y, lr, ParamsNotFound(again.message))
+
+    def _watch_instead(self, net, x, y, lr, why):
+        """Where the parameters are not there before the call (drawn inside it, kept as scalars,
+        the batch kept elsewhere): watch one call (``checks.script``); a PluginError saying what
+        was inspected when that cannot read it either."""
+        watched = WatchedCall(self.fn, self.spec)
+        try:
+            answer = watched.answer(net, net.from_columns(x), net.from_columns(y), lr)
+        except PluginError as e:
+            raise PluginError(f"{why}; watching one call: {e}") from None
+        self.watched = watched
+        return answer
+
+    def _invoke(self, net, x_arg, y_arg, lr, cols, first=False):
+        """One call (``call.invoke``); the first is watched (its trace kept, a minibatch the code
+        draws from the batch replaced by the batch), and every call is once the code showed it
+        draws its own."""
+        if not (first or self.redraws):
+            return invoke(self.plan, net, x_arg, y_arg, lr)
+        folders = _folders_of(self.fn)
+        if folders is None:
+            return invoke(self.plan, net, x_arg, y_arg, lr)
+        found = _module_arrays(self.plan, net) if first else None
+        guard = DataGuard(net, cols[0], cols[1], self.spec.labels, given_of(x_arg, y_arg),
+                          track_reads=bool(found))
+        watch = Watch(folders, [guard], record=first)
+        with watch:
+            out = invoke(self.plan, net, x_arg, y_arg, lr)
+        if guard.failure:
+            raise PluginError(guard.failure)
+        if first:
+            self.trace = watch.trace()
+            self.redraws = tuple(guard.replaced)
+            if found and not any(id(a) in guard.read_ids for a in found.values()):
+                raise _Unused(guard.read_ids, f"{self.name} does not read the arrays gradcheck "
+                              f"found in its module's globals ({where_found(self.plan)})")
+        return out
+
     # -- settling the form and the kind ------------------------------------------------------
     def _settle(self, net, x, y, lr):
         errors = []
         for form in forms(self.plan, self.spec):
-            x_arg, y_arg = inputs(self.plan, form, x[:, :1] if form.call == "example" else x,
-                                  y[:, :1] if form.call == "example" else y)[0]
+            cols = (x[:, :1], y[:, :1]) if form.call == "example" else (x, y)
+            x_arg, y_arg = inputs(self.plan, form, *cols)[0]
             try:
-                seen = self._observe(net, x_arg, y_arg, lr)
+                seen = self._observe(net, x_arg, y_arg, lr, cols, first=True)
+                self._cols = cols
                 self.kind, self.reader = self._kind(net, seen, x_arg, y_arg, lr)
             except PluginError as e:
                 errors.append(str(e))
@@ -116,10 +188,10 @@ class CodeReader:
             return
         raise PluginError(_why_not(errors, net, self.spec))
 
-    def _observe(self, net, x_arg, y_arg, lr):
+    def _observe(self, net, x_arg, y_arg, lr, cols, first=False):
         plan = self.plan
         watched = _others(plan)
-        result, root = invoke(plan, net, x_arg, y_arg, lr)
+        result, root = self._invoke(net, x_arg, y_arg, lr, cols, first)
         written = _written(plan, net)
         after = {s.param.name: s.get(root) for s in plan.slots}
         changed = tuple(s.param.name for s in plan.slots
@@ -158,7 +230,7 @@ class CodeReader:
         (a step whose gradient moved nothing), else the gradient."""
         if not self.plan.takes_lr or seen.reading.reader == "beside":
             return "gradient", seen.reading.reader
-        again = self._observe(net, x_arg, y_arg, 2 * lr)
+        again = self._observe(net, x_arg, y_arg, 2 * lr, self._cols)
         moved = isinstance(again.reading, Reading) and not all(
             _same_values(again.reading.arrays[n], seen.reading.arrays[n])
             for n in seen.reading.arrays)
@@ -196,9 +268,12 @@ class CodeReader:
         plan, form = self.plan, self.form
         what = f"{self.name} returned"
         calls, losses = [], []
-        for x_arg, y_arg in inputs(plan, form, x, y):
-            result, root = invoke(plan, net, x_arg, y_arg, lr)
+        per_call = ([(x[:, k:k + 1], y[:, k:k + 1]) for k in range(x.shape[1])]
+                    if form.call == "example" else [(x, y)])
+        for (x_arg, y_arg), cols in zip(inputs(plan, form, x, y), per_call):
+            result, root = self._invoke(net, x_arg, y_arg, lr, cols)
             arrays, loss = self._arrays(result, root, what)
+            self._keepdims(arrays)
             # copies: the next call may write into the same arrays
             calls.append({s.param.name: np.array(s.to_config(arrays[s.param.name], what))
                           for s in plan.slots})
@@ -209,10 +284,26 @@ class CodeReader:
         if self.side_effect:
             notes.append("the code returned its gradient and also changed the parameters it was "
                          "given; gradcheck read the gradient it returned")
+        for name, shape in self.keepdims.items():
+            notes.append(f"{name} came back with shape {shape}, which differs from "
+                         f"{net.param(name).shape} only by axes of length 1 (keepdims): compared "
+                         "by value")
+        if self.redraws:
+            notes.append("the code draws its own minibatch from the batch it is given; gradcheck "
+                         "put the batch in its place: " + "; ".join(self.redraws))
         notes += plan.calls.notes()
+        trace, self.trace = self.trace, None   # the first call's trace goes with one answer
         return Answer(self.kind, form.describe(plan), form.call == "example", tuple(calls), written,
                       float(lr), None if None in losses else float(sum(losses)),
-                      tuple(sorted({s.dtype.name for s in plan.slots})), tuple(notes))
+                      tuple(sorted({s.dtype.name for s in plan.slots})), tuple(notes), trace)
+
+    def _keepdims(self, arrays):
+        """Note gradients that came back with axes of length 1 the parameter does not have."""
+        for s in self.plan.slots:
+            shape = np.shape(arrays[s.param.name])
+            if shape not in (s.shape, s.param.shape) and (singletons_apart(shape, s.shape) or
+                                                          singletons_apart(shape, s.param.shape)):
+                self.keepdims[s.param.name] = shape
 
     def _arrays(self, result, root, what):
         """{name: array} from one call: the gradient it returned, or its parameters after the
@@ -328,3 +419,38 @@ def _restore(plan, saved):
         elif isinstance(holder, (list, dict)):
             holder[key] = value
 
+
+
+class _Unused(Exception):
+    """The first call never read the parameters found in the module's globals."""
+
+    def __init__(self, read, message):
+        super().__init__(message)
+        self.read, self.message = read, message
+
+
+def _module_arrays(plan, net):
+    """{name: array} of the parameters found in a module's globals, with the network's values
+    written in (None for parameters found elsewhere): whether the code reads them is the
+    evidence that they are its parameters."""
+    if not isinstance(plan.owner, Namespace) or plan.passes_params:
+        return None
+    values = net.parameters()
+    for s in plan.slots:
+        s.put(plan.owner, values[s.param.name])
+    return {s.param.name: s.get(plan.owner) for s in plan.slots}
+
+
+def _folders_of(fn):
+    """The user's folders of a callable, or None where it has no file (a builtin, a notebook)."""
+    try:
+        return user_folders(fn)
+    except PluginError:
+        return None
+
+
+def given_of(x_arg, y_arg):
+    """The arrays of the batch as handed to the code (Nielsen's pairs: each x and y too)."""
+    if isinstance(x_arg, list) and y_arg is None:
+        return [x_arg] + [a for pair in x_arg for a in pair]
+    return [x_arg, y_arg]

@@ -17,11 +17,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .locate import Namespace, arg_slots, find_slots, fresh_args, owner_of
+from .locate import (Holder, Namespace, ParamsNotFound, arg_slots, find_slots, fresh_args,
+                     owner_of)
 from .readers import declared_by_source
 from .usercode import Calls, PluginError, name_of
 
-__all__ = ["ROLES", "Plan", "Form", "make_plan", "forms", "inputs", "invoke"]
+__all__ = ["ROLES", "Plan", "Form", "make_plan", "forms", "inputs", "invoke", "roles_of",
+           "BatchForm", "x_forms", "y_forms", "pairs_form", "build_batch", "examples_of",
+           "numeric", "FORM_LAYOUT"]
 
 ROLES = {
     "x": {"x", "X", "inputs", "input", "input_vector", "inputs_list", "input_list", "x_batch",
@@ -107,9 +110,10 @@ class Plan:
         return fresh_args(net) if self.passes_params else self.owner
 
 
-def make_plan(net, fn, spec):
+def make_plan(net, fn, spec, only=None):
     """The ``Plan`` for calling ``fn`` on ``net``'s parameters, or a PluginError saying what the
-    code lacks."""
+    code lacks.  ``only``: ids of the arrays the code was seen to read (the parameters are among
+    them)."""
     raw, owner = owner_of(fn)
     roles, unknown = roles_of(raw, spec)
     if unknown:
@@ -117,10 +121,10 @@ def make_plan(net, fn, spec):
                           "supply; wrap it in a lambda as TARGET (e.g. "
                           f"'lambda x, y: f(x, y, {unknown[0]}=...)')")
     if "x" not in roles.values() and "pairs" not in roles.values():
-        raise PluginError(f"{name_of(fn)} takes no batch: none of its arguments is named like "
-                          "x, X, inputs, input_vector or mini_batch")
+        raise ParamsNotFound(f"{name_of(fn)} takes no batch: none of its arguments is named like "
+                             "x, X, inputs, input_vector or mini_batch")
     probe = Plan(fn, Calls(raw), owner, roles, (), False, None, spec.labels)
-    slots = tuple(_slots(probe, net, spec))
+    slots = tuple(_slots(probe, net, spec, only))
     lr_attr = None
     if "lr" not in roles.values() and owner is not None:
         names = [spec.lr] if spec.lr else sorted(ROLES["lr"])
@@ -145,7 +149,7 @@ def _declared(fn, roles):
     return declared_by_source(fn)
 
 
-def _slots(plan, net, spec):
+def _slots(plan, net, spec, only=None):
     if plan.passes_params:
         named = {r[6:] for r in plan.roles.values() if r.startswith("param:")}
         missing = [p.name for p in net.params if named and p.name not in named]
@@ -157,10 +161,11 @@ def _slots(plan, net, spec):
                               "bias = true: set bias = false, or give the code its biases")
         return arg_slots(net, plan.roles)
     if plan.owner is None:
-        raise PluginError(f"{name_of(plan.fn)} is a function that takes no parameters (weights, "
-                          "biases or a parameters dict) and is not a method of an object that "
-                          "holds them")
-    return find_slots(plan.owner, net, spec)
+        raise ParamsNotFound(f"{name_of(plan.fn)} takes no parameters (no argument named weights, "
+                             "biases, parameters or W1, b1, ...), and no object it is a method of, "
+                             "closes over or takes as a default, nor its module's globals, holds "
+                             "float arrays")
+    return find_slots(plan.owner, net, spec, only)
 
 
 def _code_rows(net, slots):
@@ -198,6 +203,7 @@ class Form:
         if self.call != "example":
             return self.call
         return {"flat": "1-D vectors", "row": "rows (1, n)", "column": "columns (n, 1)",
+                "stack": "a stack of one " + ("row (1, 1, n)" if plan.rows else "column (1, n, 1)"),
                 "": "rows (1, n)" if plan.rows else "columns (n, 1)"}[self.vectors]
 
 
@@ -206,14 +212,13 @@ def forms(plan, spec):
     contract's), then one example per call, unless the code names its input as one example
     (``input_vector``), when one example per call comes first; only what the [impl] table or the
     signature allows."""
+    per_example = [Form("example"), Form("example", "flat"), Form("example", "stack")]
     if spec.call == "example" or (spec.call is None and spec.vectors):
-        return [Form("example", spec.vectors)] if spec.vectors else [Form("example"),
-                                                                      Form("example", "flat")]
+        return [Form("example", spec.vectors)] if spec.vectors else per_example
     if spec.call is not None:
         return [Form(spec.call, spec.vectors or "")]
     if "pairs" in plan.roles.values():
         return [Form("pairs")]
-    per_example = [Form("example"), Form("example", "flat")]
     if any(role == "x" and name in ONE_EXAMPLE for name, role in plan.roles.items()):
         return per_example + [Form("batch")]
     return [Form("batch")] + per_example
@@ -224,6 +229,8 @@ def _example(x, k, rows, vectors):
     col = x[:, k:k + 1]
     if vectors == "flat":
         return col[:, 0].copy()
+    if vectors == "stack":  # a stack of one example, (1, n, 1) (or (1, 1, n) for rows code)
+        return (col.T[:, None, :] if rows else col.T[:, :, None]).copy()
     if vectors == "row" or (not vectors and rows):
         return col.T.copy()
     return col.copy()
@@ -285,4 +292,187 @@ def where_found(plan):
     found = ", ".join(f"{s.param.name} = {s.label}" for s in plan.slots)
     if isinstance(plan.owner, Namespace):
         return f"parameters found in the module's globals: {found.replace('self.', '')}"
+    if isinstance(plan.owner, Holder):
+        return f"parameters found in what the call is handed: {found.replace('self.', '')}"
     return f"parameters found on the {type(plan.owner).__name__} object: {found}"
+
+
+# -- the batch as code keeps it: recognised by shape, rebuilt from the config's ---------------------
+#: a y form each x form pairs with (the same number of examples M)
+_PAIRS_WITH = {"rows": {"rows", "labels", "targets"}, "columns": {"columns", "labels", "targets"},
+               "stack_cols": {"stack_cols", "labels", "targets"},
+               "stack_rows": {"stack_rows", "labels", "targets"}, "flat": {"flat", "labels", "targets"}}
+#: the layout an x form shows: examples in rows (a @ W) or in columns (W @ a)
+FORM_LAYOUT = {"rows": "rows", "stack_rows": "rows", "columns": "columns", "stack_cols": "columns"}
+_MAX_LIST = 1_000_000
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    """How code keeps inputs (role "x"), targets ("y") or Nielsen's (x, y) pairs ("pairs"): the
+    kind ("rows" (M, n), "columns" (n, M), "stack_cols" (M, n, 1), "stack_rows" (M, 1, n), "flat"
+    (n,) one example, "labels" (M,) integers, "targets" (M,) for one output), the number of
+    examples M, its container ("" an array, "lists" nested Python lists, "arrays" a list of
+    arrays, one per example), and the dtype of labels."""
+
+    role: str
+    kind: str
+    M: int
+    listed: str = ""
+    dtype: str = "float64"
+    example: tuple = ()       # for pairs: the shapes of the first pair's x and y (or () for a label)
+
+    def pairs_with(self, other):
+        return other.M == self.M and other.kind in _PAIRS_WITH.get(self.kind, ())
+
+    def describe(self):
+        return {"rows": "rows", "columns": "columns", "stack_cols": "a stack of columns",
+                "stack_rows": "a stack of rows", "flat": "one example", "labels": "labels",
+                "targets": "targets", "pairs": "(x, y) pairs"}[self.kind]
+
+
+def _container(value):
+    if not isinstance(value, list):
+        return ""
+    return "arrays" if isinstance(value[0], np.ndarray) else "lists"
+
+
+def _number(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def numeric(value):
+    """``value`` as a numeric ndarray when it is one (or a list of numbers, or of lists of
+    numbers), else None.  Tuples of ints (shapes) are not data."""
+    if isinstance(value, np.ndarray):
+        return value if value.dtype.kind in "iuf" and value.size else None
+    if not isinstance(value, list) or not value or len(value) > _MAX_LIST:
+        return None
+    first = value[0]
+    if isinstance(first, np.ndarray):
+        if first.ndim not in (1, 2) or not first.size or first.dtype.kind not in "iuf":
+            return None
+    elif not (_number(first) or (isinstance(first, list) and first and (
+            _number(first[0]) or isinstance(first[0], list)))):
+        return None
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError):
+        return None
+    return a if a.dtype.kind in "iuf" and 1 <= a.ndim <= 3 and a.size <= _MAX_LIST else None
+
+
+def x_forms(value, n0, prefer="columns"):
+    """The forms in which ``value`` holds inputs of width ``n0`` (both orientations of a square
+    array, the ``prefer``red layout first)."""
+    a = numeric(value)
+    if a is None:
+        return []
+    listed = _container(value)
+    out = []
+    if a.ndim == 2:
+        if a.shape[1] == n0:
+            out.append(BatchForm("x", "rows", a.shape[0], listed))
+        if a.shape[0] == n0:
+            out.append(BatchForm("x", "columns", a.shape[1], listed))
+        out.sort(key=lambda f: FORM_LAYOUT[f.kind] != prefer)
+    elif a.ndim == 3 and a.shape[1:] == (n0, 1):
+        out.append(BatchForm("x", "stack_cols", a.shape[0], listed))
+    elif a.ndim == 3 and a.shape[1:] == (1, n0):
+        out.append(BatchForm("x", "stack_rows", a.shape[0], listed))
+    elif a.ndim == 1 and a.shape[0] == n0:
+        out.append(BatchForm("x", "flat", 1, listed))
+    return out
+
+
+def y_forms(value, n_out, labels):
+    """The forms in which ``value`` holds targets for ``n_out`` outputs (integer class labels
+    where the [impl] table says labels = "integers")."""
+    a = numeric(value)
+    if a is None:
+        return []
+    listed = _container(value)
+    if labels == "integers":
+        if a.ndim == 1 and a.dtype.kind in "iu":
+            return [BatchForm("y", "labels", a.shape[0], listed, a.dtype.name)]
+        return []
+    out = []
+    if a.ndim == 2:
+        if a.shape[1] == n_out:
+            out.append(BatchForm("y", "rows", a.shape[0], listed))
+        if a.shape[0] == n_out:
+            out.append(BatchForm("y", "columns", a.shape[1], listed))
+    elif a.ndim == 3 and a.shape[1:] in ((n_out, 1), (1, n_out)):
+        kind = "stack_cols" if a.shape[1:] == (n_out, 1) else "stack_rows"
+        out.append(BatchForm("y", kind, a.shape[0], listed))
+    elif a.ndim == 1 and n_out == 1:
+        out.append(BatchForm("y", "targets", a.shape[0], listed))
+    elif a.ndim == 1 and a.shape[0] == n_out:
+        out.append(BatchForm("y", "flat", 1, listed))
+    return out
+
+
+def _example_shape(a, n):
+    return isinstance(a, np.ndarray) and a.shape in ((n, 1), (n,), (1, n)) and a.dtype.kind in "iuf"
+
+
+def pairs_form(value, n0, n_out, labels):
+    """The form of Nielsen's list of (x, y) pairs (x an example of n0 inputs, y of n_out targets
+    or an integer label), or None."""
+    if not isinstance(value, list) or not value or len(value) > _MAX_LIST:
+        return None
+    ends = (value[0], value[-1])
+    if not all(isinstance(p, tuple) and len(p) == 2 and _example_shape(p[0], n0) for p in ends):
+        return None
+    first = value[0][1]
+    if labels == "integers":
+        if not all(isinstance(p[1], (int, np.integer)) for p in ends):
+            return None
+        return BatchForm("pairs", "pairs", len(value), "pairs", "int64", (value[0][0].shape, ()))
+    if not all(_example_shape(p[1], n_out) for p in ends):
+        return None
+    return BatchForm("pairs", "pairs", len(value), "pairs", "float64",
+                     (value[0][0].shape, first.shape))
+
+
+def build_batch(form, x, y):
+    """The config's batch (x, y columns (n, m)) in ``form``: what the code would have made itself
+    from the config's examples."""
+    m = x.shape[1]
+    if form.kind == "pairs":
+        xs, ys = form.example
+        return [(np.array(x[:, k], dtype=float).reshape(xs),
+                 int(np.argmax(y[:, k])) if ys == () else np.array(y[:, k], dtype=float).reshape(ys))
+                for k in range(m)]
+    a = x if form.role == "x" else y
+    if form.kind == "labels":
+        value = np.argmax(y, axis=0).astype(form.dtype)
+    elif form.kind == "targets":
+        value = np.array(y[0], dtype=float)
+    elif form.kind == "flat":
+        if m != 1:
+            raise PluginError(f"the code takes one example at a time ({form.role} of shape "
+                              f"({a.shape[0]},)) and the config's batch has {m}: set batch = 1")
+        value = np.array(a[:, 0], dtype=float)
+    else:
+        value = {"rows": a.T, "columns": a, "stack_cols": a.T[:, :, None],
+                 "stack_rows": a.T[:, None, :]}[form.kind]
+        value = np.array(value, dtype=float)
+    if form.listed == "arrays":
+        return [np.array(part) for part in value]
+    return value.tolist() if form.listed else value
+
+
+def examples_of(value, form):
+    """The examples ``value`` holds in ``form``, one row each (an (M, n) float array), or None."""
+    if form.kind == "pairs":
+        return np.array([np.asarray(p[0], dtype=float).reshape(-1) for p in value])
+    a = numeric(value)
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=float)
+    if form.kind in ("columns",):
+        return a.T
+    if form.kind == "flat":
+        return a[None, :]
+    return a.reshape(a.shape[0], -1)

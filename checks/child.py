@@ -7,8 +7,12 @@ then answers one frame at a time (``checks.protocol``) until the parent closes t
 - ``gradient``: build the network, call ``FILE.py:TARGET`` through ``checks.adapt`` and give back
   what it returned (or its parameters after the step), one set of arrays per call;
 - ``layer.open``: load a layer's forward and backward and return its outputs' shapes;
-- ``layer.forward``: evaluate the forward at each of a batch of points;
-- ``layer.backward``: run the backward on the upstream gradients at the base point.
+- ``layer.outputs``: the forward's outputs at the base point;
+- ``layer.losses``: sum_k <dout_k, out_k> of the forward at each of a batch of moved points
+  (with a grouping, one sum per bin of outputs: ``checks.structure``);
+- ``layer.backward``: run the backward on the upstream gradients at the base point;
+- ``script``: run ``FILE.py`` as a program, watched (``checks.script``), and give back its
+  parameters as written and after its first update, with the trace of the run.
 
 It computes no tolerance and no verdict: it only gives the user's numbers back.  Nothing imports
 this module but the child itself.
@@ -26,7 +30,8 @@ import numpy as np
 
 from ..backprop import Network
 from .adapt import CodeReader
-from .layers import InProcessLayer, moves_from_arrays, signature_of
+from .script import ScriptReader
+from .layers import InProcessLayer, grouping_from_arrays, moves_from_arrays, signature_of
 from .protocol import ProtocolError, read_frame, write_frame
 from .usercode import PluginError, UserTarget, describe, load, printable, raised_in_user_code
 
@@ -62,15 +67,40 @@ def _gradient(state, header, arrays):
     net = Network(**header["network"])
     net.theta[...] = arrays["theta"]
     answer = state.reader(header).answer(net, arrays["x"], arrays["y"], header["lr"])
+    if answer.watched:
+        return _watched_reply(answer)
     out = {f"written:{n}": a for n, a in answer.written.items()}
     for k, call in enumerate(answer.calls):
         out.update({f"call{k}:{n}": a for n, a in call.items()})
     loss, notes = answer.loss, list(answer.notes)
     if loss is not None and not np.isfinite(loss):
         loss, notes = None, notes + [f"the code's loss is {answer.loss}"]
-    return {"kind": answer.kind, "form": answer.form, "per_example": answer.per_example,
-            "calls": len(answer.calls), "lr": answer.lr, "loss": loss,
-            "storage": list(answer.storage), "notes": notes}, out
+    reply = {"kind": answer.kind, "form": answer.form, "per_example": answer.per_example,
+             "calls": len(answer.calls), "lr": answer.lr, "loss": loss,
+             "storage": list(answer.storage), "notes": notes}
+    if answer.trace is not None:  # the first call's trace (checks.watch)
+        reply["trace"], traced = answer.trace.to_wire()
+        out.update(traced)
+    return reply, out
+
+
+def _watched_reply(answer):
+    """The reply for an answer read by watching the code run: one step, its own learning rate,
+    and the trace (``Trace.to_wire``: a JSON list and arrays trace0, trace1, ...)."""
+    out = {f"written:{n}": a for n, a in answer.written.items()}
+    out.update({f"call0:{n}": a for n, a in answer.calls[0].items()})
+    items, traced = answer.trace.to_wire() if answer.trace is not None else ([], {})
+    out.update(traced)
+    return {"kind": answer.kind, "form": answer.form, "per_example": False, "calls": 1,
+            "lr": answer.lr, "loss": None, "storage": list(answer.storage),
+            "notes": list(answer.notes), "watched": True, "trace": items}, out
+
+
+def _script(state, header, arrays):
+    net = Network(**header["network"])
+    net.theta[...] = arrays["theta"]
+    reader = ScriptReader(header["file"], header["spec"], header["shown"])
+    return _watched_reply(reader.answer(net, arrays["x"], arrays["y"], header["lr"]))
 
 
 def _layer_signature(state, header, arrays):
@@ -96,6 +126,10 @@ def _layer_outputs(state, header, arrays):
 def _layer_losses(state, header, arrays):
     moves = moves_from_arrays(arrays, header["moves"], state.layer.names)
     douts = [arrays[f"dout{k}"] for k in range(header["outputs"])]
+    grouping = grouping_from_arrays(header, arrays)
+    if grouping is not None:
+        loss, size = state.layer.losses(moves, douts, grouping)
+        return {}, {"loss": loss, "size": np.asarray(size, dtype=float)}
     pairs = state.layer.losses(moves, douts)
     return {}, {"loss": np.array([p[0] for p in pairs]), "size": np.array([p[1] for p in pairs],
                                                                          dtype=float)}
@@ -132,7 +166,7 @@ def _message(e):
 
 HANDLERS = {"gradient": _gradient, "layer.signature": _layer_signature, "layer.open": _layer_open,
             "layer.outputs": _layer_outputs, "layer.losses": _layer_losses,
-            "layer.backward": _layer_backward}
+            "layer.backward": _layer_backward, "script": _script}
 
 
 def serve(rfd, wfd):

@@ -1,6 +1,6 @@
 """The ``gradcheck`` command.
 
-    gradcheck CONFIG [--variant NAME] [--impl FILE.py:TARGET [--impl-kind gradient|step]] [--json]
+    gradcheck CONFIG [--variant NAME] [--impl FILE.py[:TARGET] [--impl-kind gradient|step]] [--json]
     gradcheck --list-variants
     gradcheck --search VARIANT [--out PATH] [--force]
 
@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from .._entry import PROG, failure_json, wants_json
 from ..backprop import VARIANTS, ConfigError
 from ..backprop.config import build, read_config
 
@@ -41,8 +42,6 @@ from .runner import DEFAULT_TIMEOUT, Child, InChild
 from .sources import Catalogue
 
 __all__ = ["main"]
-
-PROG = "gradcheck"
 
 
 class UsageError(Exception):
@@ -96,12 +95,14 @@ class _Parser(argparse.ArgumentParser):
 OUTPUT_OPTIONS = {"format", "quiet", "color", "plot", "force"}
 CHECK_OPTIONS = ({"variant", "impl", "impl_kind", "method", "mode", "seed", "timeout"}
                  | OUTPUT_OPTIONS)
-LAYER_OPTIONS = {"shape", "arg", "seed", "method", "sample", "timeout"} | OUTPUT_OPTIONS
+LAYER_OPTIONS = {"shape", "arg", "seed", "method", "mode", "sample", "timeout"} | OUTPUT_OPTIONS
+#: the modes of a layer check (``checks.functions.MODES``)
+LAYER_MODES = ("full", "fast")
 MODE_OPTIONS = {"list_variants": set(), "search": {"out", "force", "max_examples"},
                 "config": CHECK_OPTIONS, "layer": LAYER_OPTIONS}
 
 
-USAGE = """gradcheck CONFIG [--variant NAME | --impl FILE.py:TARGET] [options]
+USAGE = """gradcheck CONFIG [--variant NAME | --impl FILE.py[:TARGET]] [options]
        gradcheck --layer FILE.py:FORWARD[,BACKWARD] --shape NAME=SIZES [options]
        gradcheck --list-variants
        gradcheck --search VARIANT [--out PATH] [--force] [--max-examples N]
@@ -179,15 +180,18 @@ def _parser(out):
                          help="which built-in backward pass to check: correct (default), or one "
                               "with a single known mistake, such as code2 (the seeds' code (2)); "
                               "--list-variants lists them")
-    network.add_argument("--impl", metavar="FILE.py:TARGET",
+    network.add_argument("--impl", metavar="FILE.py[:TARGET]",
                          help="check your own code instead: TARGET is a Python expression in "
-                              "FILE.py giving a function or method (runs FILE.py)")
+                              "FILE.py giving a function or method (runs FILE.py); without "
+                              ":TARGET, FILE.py is a training script, run as written up to its "
+                              "first update")
     network.add_argument("--impl-kind", choices=IMPL_KINDS,
                          help="gradient: the call returns the gradient; step: it takes one "
                               "gradient-descent step (default: what the call shows)")
-    network.add_argument("--mode", choices=list(MODES),
+    network.add_argument("--mode", choices=list(MODES) + ["fast"],
                          help="full: every entry (default); directional: one random direction per "
-                              "array, seconds on any size of network")
+                              "array, seconds on any size of network; with --layer: full or fast "
+                              "(a few random directions per input, for property tests)")
     layer = p.add_argument_group("check a layer", LAYER_HELP)
     layer.add_argument("--layer", metavar="FILE.py:FORWARD[,BACKWARD]",
                        help="the layer's forward and backward functions in FILE.py; BACKWARD "
@@ -406,18 +410,28 @@ def _source(args, cfg, stderr):
     if "impl" not in args:
         for option in ("impl_kind", "timeout"):
             if option in args:
-                raise UsageError(f"--{option.replace('_', '-')} needs --impl FILE.py:TARGET")
+                raise UsageError(f"--{option.replace('_', '-')} needs --impl FILE.py[:TARGET]")
         return Catalogue(getattr(args, "variant", "correct"), field="--variant")
     if "variant" in args:
         raise UsageError("--variant and --impl cannot be used together")
     table = ImplSpec.from_table(cfg.fields.get("impl"))
-    return InChild(UserTarget.parse(args.impl), getattr(args, "impl_kind", None) or table.kind,
+    target = UserTarget.parse(args.impl, script=True)
+    if target.expression is None:  # a training script, run as written
+        from .runner import InScript
+        if getattr(args, "impl_kind", None) not in (None, "step"):
+            raise UsageError("--impl FILE.py (a script) takes a step; --impl-kind gradient needs "
+                             "FILE.py:TARGET")
+        return InScript(target, table, getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
+    return InChild(target, getattr(args, "impl_kind", None) or table.kind,
                    table, getattr(args, "timeout", DEFAULT_TIMEOUT), output=stderr)
 
 
 def run_check(args, stdout, stderr):
     plot = _plot_path(args)
     mode = getattr(args, "mode", "full")
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode} is for --layer; a network takes --mode "
+                         f"{' or '.join(MODES)}")
     if plot is not None and mode != "full":
         raise UsageError("--plot needs --mode full")
     cfg = read_config(args.config)
@@ -557,6 +571,11 @@ def run_layer_command(args, stdout, stderr):
     sample = getattr(args, "sample", None)
     if sample is not None and sample < 1:
         raise UsageError(f"--sample must be a positive number of entries; got {sample}")
+    mode = getattr(args, "mode", "full")
+    if mode not in LAYER_MODES:
+        raise UsageError(f"--layer takes --mode {' or '.join(LAYER_MODES)}; got {mode!r}")
+    if mode != "full" and getattr(args, "plot", None) is not None:
+        raise UsageError("--plot needs --mode full")
     plot = _plot_path(args)
     target = UserTarget.parse(args.layer, "--layer")
     forward, backward = _layer_names(target)
@@ -566,7 +585,7 @@ def run_layer_command(args, stdout, stderr):
         inputs = _layer_inputs(signature, forward, shapes, values, seed)
         code = ChildLayer(child, target, forward, backward, inputs)
         report = check_layer_code(code, f"{forward} / {backward}", method=method, sample=sample,
-                                  seed=seed)
+                                  seed=seed, mode=mode)
     if plot is not None:
         with written(plot, getattr(args, "force", False), "--plot") as picture:
             report.plot(picture)
@@ -587,37 +606,37 @@ def _is_stdout_error(e, stdout):
     return getattr(e, "filename", None) is None
 
 
-def _wants_json(argv):
-    """Whether the arguments ask for JSON (read without the parser, which may be what failed);
-    nothing after ``--`` is an option."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--" in argv:
-        argv = argv[:argv.index("--")]
-    for k, arg in enumerate(argv):
-        if arg == "--json" or arg == "--format=json" or (
-                arg == "--format" and k + 1 < len(argv) and argv[k + 1] == "json"):
-            return True
-    return False
-
-
 class Interrupted(Exception):
     """SIGTERM or SIGHUP arrived: end the child's processes and exit like Ctrl-C (130)."""
 
 
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signal.Signals(signum).name)
+class _Signals:
+    """What the command does on SIGINT, SIGTERM and SIGHUP: raise (KeyboardInterrupt, or
+    ``Interrupted``) so that every process the user's code started is ended on the way out, and
+    remember it, for code that may swallow the exception (hypothesis's callbacks)."""
+
+    def __init__(self):
+        self.received = []
+
+    def __call__(self, signum, frame):
+        self.received.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Interrupted(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
 def _signals_end_the_check():
-    """SIGTERM and SIGHUP end the check the way Ctrl-C does: every process the user's code
-    started is ended on the way out, and the status is 130 (main thread only)."""
+    """SIGINT, SIGTERM and SIGHUP end the check the way Ctrl-C does: every process the user's
+    code started is ended on the way out, and the status is 130 (main thread only)."""
+    signals = _Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield signals
         return
-    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, signals) for s in (signal.SIGINT, signal.SIGTERM,
+                                                        signal.SIGHUP)}
     try:
-        yield
+        yield signals
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -627,12 +646,12 @@ def main(argv=None, stdout=None, stderr=None):
     """Run the command; returns the exit status."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    as_json = _wants_json(argv)
-    with _signals_end_the_check():
-        return _main(argv, stdout, stderr, as_json)
+    as_json = wants_json(argv)
+    with _signals_end_the_check() as signals:
+        return _main(argv, stdout, stderr, as_json, signals)
 
 
-def _main(argv, stdout, stderr, as_json):
+def _main(argv, stdout, stderr, as_json, signals):
 
     def fail(message, status=2):
         line = " ".join(str(message).split())
@@ -640,9 +659,7 @@ def _main(argv, stdout, stderr, as_json):
             stderr.write(f"{PROG}: error: {line}\n" if status == 2 else f"{PROG}: {line}\n")
         if as_json:  # --json is valid JSON in every outcome
             try:
-                stdout.write(json.dumps({"passed": False, "max_relative_error": None,
-                                         "parameters": [], "error": line, "status": status})
-                             + "\n")
+                stdout.write(failure_json(line, status))
                 stdout.flush()
             except OSError:
                 _silence(stdout)
@@ -664,7 +681,7 @@ def _main(argv, stdout, stderr, as_json):
             from .search import search_command
             return search_command(args.search, getattr(args, "out", "gradcheck-search"),
                                   getattr(args, "max_examples", 500), getattr(args, "force", False),
-                                  stdout, stderr)
+                                  stdout, stderr, interrupted=lambda: bool(signals.received))
         return run_check(args, stdout, stderr)
     except KeyboardInterrupt:
         return fail("interrupted", 130)

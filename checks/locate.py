@@ -14,6 +14,7 @@ weight, the layer's number, the position in a list).
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import re
@@ -24,7 +25,18 @@ import numpy as np
 from .usercode import PluginError, Target
 
 __all__ = ["Slot", "Args", "arg_slots", "fresh_args", "find_slots", "owner_of", "Namespace",
-           "float_arrays", "float_array"]
+           "float_arrays", "float_array", "ParamsNotFound", "Holder", "scalar_mapping",
+           "holder_mapping", "is_scalar_name", "scalars_agree_with_source", "HOLDER_ATTRS"]
+
+
+class ParamsNotFound(PluginError):
+    """The parameters are not where the code can be seen to keep them before a call: they may be
+    drawn inside it (``checks.script`` watches one call instead)."""
+
+
+def _singletons_apart(shape, target):
+    return len(shape) != len(target) and [d for d in shape if d != 1] == [
+        d for d in target if d != 1]
 
 
 def float_array(v):
@@ -88,6 +100,9 @@ class Slot:
         if self.param.kind == "bias" and a.size == int(np.prod(target)) and a.ndim <= 2 and (
                 a.ndim < 2 or 1 in a.shape):
             return a.reshape(target)
+        code = self.shape if not self.transposed else self.shape[::-1]
+        if _singletons_apart(a.shape, target) or _singletons_apart(a.shape, code):
+            return a.reshape(target)     # keepdims: the same values, axes of length 1 aside
         hint = ""
         if a.shape == target[::-1]:
             hint = " (its transpose: is the code written for the other layout?)"
@@ -162,8 +177,10 @@ def fresh_args(net):
 
 # -- parameters on the user's object ----------------------------------------------------------------
 def _is_object(v):
-    return hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)) and not callable(v) \
-        and not inspect.ismodule(v)
+    """An instance that may hold parameters: not a class, a module, a function or a method (a
+    callable instance, a Keras-like layer with ``__call__``, is one)."""
+    return hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray, functools.partial)) \
+        and not inspect.ismodule(v) and not inspect.isroutine(v)
 
 
 def float_arrays(owner, depth=2):
@@ -263,9 +280,12 @@ def _named(p, name, cands, kind):
     return match[0]
 
 
-def find_slots(owner, net, spec):
-    """Slots for every parameter of the config on the object, or a PluginError naming the key."""
+def find_slots(owner, net, spec, only=None):
+    """Slots for every parameter of the config on the object, or a PluginError naming the key;
+    ``only``: ids of the arrays the code was seen to read (its parameters are among them)."""
     cands = _parameters_only(float_arrays(owner))
+    if only is not None:
+        cands = [(path, v) for path, v in cands if id(v) in only]
     if spec.params is not None:
         if not isinstance(getattr(owner, spec.params, None), dict):
             raise PluginError(f"`impl.params` = {spec.params!r}: the object has no dict attribute "
@@ -292,10 +312,12 @@ def _not_found(p, owner, cands):
     key = "weights" if p.kind == "weight" else "biases"
     extra = (" (or set bias = false in the config if the code has no biases)"
              if p.kind == "bias" else "")
-    where = ("the module's globals" if isinstance(owner, Namespace)
+    where = ("the module's globals" if isinstance(owner, Namespace) else
+             f"{', '.join(vars(owner))} (handed to the call)" if isinstance(owner, Holder)
              else f"the {type(owner).__name__} object")
-    return PluginError(f"cannot find {p.name} (shape {shapes}) on {where}; its arrays are {have}: "
-                       f"name them in the config's [impl] table, e.g. {key} = [...]{extra}")
+    return ParamsNotFound(f"cannot find {p.name} (shape {shapes}) on {where}; its arrays are "
+                          f"{have}: name them in the config's [impl] table, e.g. {key} = "
+                          f"[...]{extra}")
 
 
 # -- whose parameters ---------------------------------------------------------------------------------
@@ -311,37 +333,185 @@ def _holds_arrays(obj):
     return _is_object(obj) and bool(float_arrays(obj))
 
 
-def _cell_contents(fn):
+class Holder:
+    """Containers a callable is handed, closes over or takes as a default (a list of layer
+    objects, ``partial(train, network, ...)``), seen as an object whose attributes are their
+    names."""
+
+    def __init__(self, named):
+        self.__dict__.update(named)
+
+
+def _hidden(fn, inner):
+    """(name, value) of what a callable carries with it: its closure, its defaults, and for a
+    ``partial`` its bound arguments (named after the function's parameters)."""
     out = []
-    for cell in getattr(fn, "__closure__", None) or ():
+    code = getattr(inner, "__code__", None)
+    cells = getattr(inner, "__closure__", None) or ()
+    for name, cell in zip(getattr(code, "co_freevars", ()), cells):
         try:
-            out.append(cell.cell_contents)
+            out.append((name, cell.cell_contents))
         except ValueError:  # an empty cell
             pass
+    defaults = getattr(inner, "__defaults__", None) or ()
+    if code is not None and defaults:
+        names = code.co_varnames[code.co_argcount - len(defaults):code.co_argcount]
+        out += list(zip(names, defaults))
+    out += list((getattr(inner, "__kwdefaults__", None) or {}).items())
+    if isinstance(fn, functools.partial):
+        try:
+            names = list(inspect.signature(fn.func).parameters)
+        except (TypeError, ValueError):
+            names = []
+        out += [(names[k] if k < len(names) else f"arg{k}", v) for k, v in enumerate(fn.args)]
+        out += list(fn.keywords.items())
     return out
+
+
+def _container_of_arrays(value):
+    """A list, tuple or dict whose items are objects holding float arrays (layer objects)."""
+    items = value.values() if isinstance(value, dict) else value
+    return isinstance(value, (list, tuple, dict)) and 0 < len(value) <= 1000 and any(
+        _holds_arrays(v) for v in items)
 
 
 def owner_of(fn):
     """(the callable to inspect, the object holding the parameters or None).
 
     The object is a bound method's ``self``; or, for ``functools.partial(net.method, ...)``, the
-    method's; or, for a lambda, an object it closes over or takes as a default argument
-    (``lambda x, y, net=Net(...): net.loss(x, y, reg=0.1)``); or the function's module globals,
-    when they hold float arrays."""
+    method's; or an object a function closes over, takes as a default argument (``lambda x, y,
+    net=Net(...): net.loss(x, y, reg=0.1)``) or is handed by a ``partial``; or a list of layer
+    objects in one of those places (``partial(train, network, ...)``, as a ``Holder``); or the
+    function's module globals, when they hold float arrays or objects that do."""
     fn = fn.fn if isinstance(fn, Target) else fn
     inner = fn.func if isinstance(fn, functools.partial) else fn
     owner = getattr(inner, "__self__", None)
     if owner is not None and _holds_arrays(owner):
         return fn, owner
-    hidden = _cell_contents(inner)
-    hidden += list(getattr(inner, "__defaults__", None) or ())
-    hidden += list((getattr(inner, "__kwdefaults__", None) or {}).values())
-    if isinstance(fn, functools.partial):
-        hidden += list(fn.args) + list(fn.keywords.values())
-    for value in hidden:
+    hidden = _hidden(fn, inner)
+    for _, value in hidden:
         if _holds_arrays(value):
             return fn, value
+    containers = {name: value for name, value in hidden if _container_of_arrays(value)}
+    if containers:
+        return fn, Holder(containers)
     module = getattr(inner, "__globals__", None)
-    if isinstance(module, dict) and any(float_array(v) for v in module.values()):
+    if isinstance(module, dict) and float_arrays(Namespace(module)):
         return fn, Namespace(module)
     return fn, None
+
+
+# -- parameters kept as scalars ---------------------------------------------------------------------
+_SCALAR_NAME = re.compile(r"^([wWbB])_?(\d+)$")
+#: the attribute a scalar object (micrograd's Value) keeps its number in
+HOLDER_ATTRS = ("data", "value", "val")
+
+
+def _number_value(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def is_scalar_name(name):
+    """Whether a name numbers one scalar parameter: ``w1``, ``w_2``, ``b3``."""
+    return bool(_SCALAR_NAME.match(str(name)))
+
+
+def scalar_mapping(net, table):
+    """[(parameter, [names])]: float scalars named w1, w2, ... and b1, b2, ... in ``table`` (an
+    object's attributes, a module's globals), taken unit by unit (each unit's incoming weights in
+    input order, then the next unit), layer by layer, as victorzhou.com's network numbers them;
+    None unless their numbers are exactly the network's.  Each list is in the order of the
+    columns layout's entries, (n_out, n_in) row by row."""
+    weights, biases = {}, {}
+    for name, value in table.items():
+        match = _SCALAR_NAME.match(str(name)) if _number_value(value) else None
+        if match:
+            (weights if match.group(1) in "wW" else biases)[int(match.group(2))] = name
+    n_w = sum(net.layers[l - 1] * net.layers[l] for l in range(1, net.L + 1))
+    n_b = sum(net.layers[1:]) if net.bias else 0
+    if sorted(weights) != list(range(1, n_w + 1)) or sorted(biases) != list(range(1, n_b + 1)):
+        return None
+    out, w, b = [], 1, 1
+    for l in range(1, net.L + 1):
+        n_in, n_out = net.layers[l - 1], net.layers[l]
+        out.append((net.param(f"W{l}"), [weights[w + k] for k in range(n_in * n_out)]))
+        w += n_in * n_out
+        if net.bias:
+            out.append((net.param(f"b{l}"), [biases[b + k] for k in range(n_out)]))
+            b += n_out
+    return out
+
+
+def scalars_agree_with_source(mapping, source):
+    """Whether the source shows each unit's weights and bias together in one statement
+    (``sum_h1 = self.w1 * x[0] + self.w2 * x[1] + self.b1``): the evidence that the numbering is
+    unit by unit."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    groups = [set(map(str, stmt)) for stmt in (
+        {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        | {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign, ast.Return,
+                                                        ast.Expr, ast.AnnAssign)))]
+    weights = {p.layer: names for p, names in mapping if p.kind == "weight"}
+    biases = {p.layer: names for p, names in mapping if p.kind == "bias"}
+    for layer, names in weights.items():
+        n_out = len(biases[layer]) if layer in biases else None
+        if n_out is None:
+            continue
+        per = len(names) // n_out
+        for i in range(n_out):
+            unit = set(names[i * per:(i + 1) * per]) | {biases[layer][i]}
+            if not any(unit <= g for g in groups):
+                return False
+    return True
+
+
+def holder_mapping(net, root, depth=6):
+    """[(parameter, [(object, attribute, path)])]: scalar objects (a float in ``.data``, as
+    micrograd's ``Value``) nested in lists under ``root`` whose list indices form the network's
+    grid, (layer, unit, input) for the weights and (layer, unit) for the biases; None when no
+    such structure is there.  Each list is in the columns layout's order of entries."""
+    leaves = {}
+
+    def visit(obj, path, index, level):
+        if level > depth or len(leaves) > 64:
+            return
+        if isinstance(obj, (list, tuple)):
+            for k, item in enumerate(obj[:4096]):
+                visit(item, f"{path}[{k}]", index + (k,), level + 1)
+            return
+        if not _is_object(obj):
+            return
+        table = vars(obj)
+        for attr in HOLDER_ATTRS:
+            if isinstance(table.get(attr), float):
+                template = re.sub(r"\[\d+\]", "[*]", path)
+                leaves.setdefault(template, {})[index] = (obj, attr, path)
+                return
+        for name, value in list(table.items())[:50]:
+            if isinstance(value, (list, tuple)) or _is_object(value):
+                visit(value, f"{path}.{name}", index, level + 1)
+
+    visit(root, "", (), 0)
+    return _grid(net, leaves)
+
+
+def _grid(net, leaves):
+    want_w = {(l - 1, i, j) for l in range(1, net.L + 1) for i in range(net.layers[l])
+              for j in range(net.layers[l - 1])}
+    want_b = {(l - 1, i) for l in range(1, net.L + 1) for i in range(net.layers[l])}
+    w = [t for t, found in leaves.items() if set(found) == want_w]
+    b = [t for t, found in leaves.items() if set(found) == want_b]
+    if len(w) != 1 or (net.bias and len(b) != 1):
+        return None
+    out = []
+    for l in range(1, net.L + 1):
+        n_in, n_out = net.layers[l - 1], net.layers[l]
+        out.append((net.param(f"W{l}"), [leaves[w[0]][(l - 1, i, j)] for i in range(n_out)
+                                        for j in range(n_in)]))
+        if net.bias:
+            out.append((net.param(f"b{l}"), [leaves[b[0]][(l - 1, i)] for i in range(n_out)]))
+    return out

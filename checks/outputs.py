@@ -6,14 +6,15 @@ Checked before any work starts (the folder exists and is writable; nothing is at
 - every file is written to a temporary file beside its target, then put in place by a link that
   fails if anything exists at the path (no ``--force``: a file that appeared during the check is
   kept, and the command says so) or by a rename that replaces the directory entry (``--force``);
-- so a symbolic link, a hard link to a file elsewhere, or a FIFO at the path is replaced as an
-  entry, never followed, written through or opened.
+- so a symbolic link or a hard link to a file elsewhere is replaced as an entry, never followed
+  or written through; a FIFO, a device or a socket at the path is refused, even with --force.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -34,13 +35,26 @@ def check_writable(paths, force, option):
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} is not writable")
         if os.path.lexists(path):
-            if path.is_dir() and not path.is_symlink():
-                raise ValueError(f"{option} {str(path)!r} is a directory")
+            _replaceable(path, option)
             if not force:
                 raise ValueError(f"{option}: {str(path)!r} already exists; pass --force to "
                                  "replace it")
         out.append(path)
     return out
+
+
+def _replaceable(path, option):
+    """Refuse an entry --force may not replace: a directory, a FIFO, a device or a socket (a
+    regular file or a symbolic link is replaced as an entry)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{option} {str(path)!r} is a directory")
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise ValueError(f"{option} {str(path)!r} is not a regular file (a FIFO, a device or a "
+                         "socket); gradcheck replaces only files, even with --force")
 
 
 def place(temporary, path, force, option):
@@ -49,6 +63,7 @@ def place(temporary, path, force, option):
     path = Path(path)
     try:
         if force:
+            _replaceable(path, option)
             os.replace(temporary, path)
             return path
         try:

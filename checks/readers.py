@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Reading", "Ambiguous", "Reader", "READERS", "read", "explain", "is_scalar", "fits",
-           "key_for", "declared_by_source"]
+           "key_for", "declared_by_source", "singletons_apart"]
 
 
 def is_scalar(v):
@@ -36,14 +36,27 @@ def is_scalar(v):
         isinstance(v, np.ndarray) and v.ndim == 0)
 
 
+def singletons_apart(shape, target):
+    """Whether two shapes of different lengths differ only by axes of length 1 (a keepdims
+    gradient, ``(1, C, 1, 1)`` for a ``(C,)`` parameter): the same values in the same order.
+    (``(1, 3)`` for ``(3, 1)`` is a transpose, not this.)
+
+    >>> singletons_apart((1, 3, 1, 1), (3,)), singletons_apart((1, 3), (3, 1))
+    (True, False)
+    """
+    return len(shape) != len(target) and [d for d in shape if d != 1] == [
+        d for d in target if d != 1]
+
+
 def fits(slot, value):
     """Whether ``value`` has a shape the parameter of ``slot`` may come back in: the config's,
-    the code's own, or, for a bias, flat."""
+    the code's own, for a bias flat, or either with extra axes of length 1 (keepdims)."""
     shape = np.shape(value)
     shapes = [slot.param.shape, slot.shape]
     if slot.param.kind == "bias":
         shapes.append((max(slot.param.shape),))
-    return isinstance(value, np.ndarray) and shape in shapes
+    return isinstance(value, np.ndarray) and (shape in shapes or singletons_apart(
+        shape, slot.shape) or singletons_apart(shape, slot.param.shape))
 
 
 def _assign(slots, values):

@@ -19,8 +19,11 @@ out of the code's reach.  So:
   ``--timeout`` seconds;
 - exiting, crashing, closing the pipes or answering garbage is exit status 2 with one line.
 
-What no process can be kept from: another process of the same user signalling the parent, or
-writing into its memory through /proc.  The README says so.
+- the child shuts the user's code in namespaces of its own before importing it (``checks.boot``,
+  Linux): it cannot signal the parent, nor open its stdout or memory through /proc.
+
+Where namespaces are not available, a process of the same user can still signal the parent or
+reach it through /proc (non-dumpable, it refuses that to non-root users).  The README says so.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from .protocol import ProtocolError, read_frame, write_frame
 from .sources import gradient_from
 from .usercode import PluginError, printable
 
-__all__ = ["Child", "InChild", "DEFAULT_TIMEOUT", "OUTPUT_LIMIT"]
+__all__ = ["Child", "InChild", "InScript", "DEFAULT_TIMEOUT", "OUTPUT_LIMIT"]
 
 #: seconds the user's code may take for one request (one gradient with all its calls; one batch
 #: of forward evaluations), unless --timeout says
@@ -51,8 +54,8 @@ DEFAULT_TIMEOUT = 120.0
 #: bytes of the user's output copied to stderr; the rest is counted, not kept
 OUTPUT_LIMIT = 64 * 1024
 _ROOT = str(Path(__file__).resolve().parent.parent.parent)
-_BOOT = ("import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
-         "from gradcheck.checks.child import serve; serve(int(sys.argv[2]), int(sys.argv[3]))")
+#: the child's first lines (its own namespaces, then the server), run as a script
+_BOOT = str(Path(__file__).with_name("boot.py"))
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_DUMPABLE = 4
 #: the dtypes the code may keep its parameters in
@@ -125,7 +128,7 @@ class Child:
         from_parent, to_child = os.pipe()
         from_child, to_parent = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, json.dumps(_search_path()), str(from_parent),
+            [sys.executable, "-I", _BOOT, json.dumps(_search_path()), str(from_parent),
              str(to_parent)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             pass_fds=(from_parent, to_parent), start_new_session=True)
@@ -261,6 +264,7 @@ class InChild:
         self.target, self.kind, self.spec = target, kind, spec
         self.name = target.shown
         self.child = Child(target.shown, timeout, output)
+        self.trace = None   # the watch's Trace of the first call (checks.watch), once it came
 
     def close(self):
         self.child.close()
@@ -273,7 +277,14 @@ class InChild:
         arrays = {"theta": net.theta, "x": np.asarray(problem.x, float),
                   "y": np.asarray(problem.y, float)}
         limit = (problem.m + 2) * net.theta.size * 8 + (1 << 20)
-        reply, got = self.child.request("gradient", header, arrays, max_bytes=limit)
+        reply, got = self.child.request("gradient", header, arrays,
+                                        max_bytes=limit + TRACE_BYTES)
+        if reply.get("watched") is True:  # read by watching one call (checks.script)
+            answer = _watched_answer(reply, got, net, self.name)
+            self.trace = answer.trace
+            return gradient_from(problem, answer, f"{self.name} ({answer.kind})")
+        if "trace" in reply:  # the first call's trace (checks.watch), for the diagnosis
+            self.trace = _trace_from(reply.pop("trace"), got, net, self.name)
         answer = _answer(reply, got, net, problem.m, problem.step_lr, self.name)
         return gradient_from(problem, answer, f"{self.name} ({answer.kind})")
 
@@ -309,3 +320,108 @@ def _answer(reply, arrays, net, m, lr, what):
     return Answer(kind, printable(reply.get("form", ""), 60), per_example, answers, written, lr,
                   None if loss is None else float(loss), tuple(storage),
                   tuple(printable(n, 500) for n in notes[:12]))
+
+
+# -- a training script, read as it runs (``gradcheck CONFIG --impl FILE.py``) ---------------------------
+#: bytes of arrays a trace may add to a reply (checks.watch's bounds, 8 bytes an element)
+TRACE_BYTES = 8 * 2_000_000 + (1 << 20)
+_TRACE_KEYS = {"file", "line", "text", "name", "shape", "dtype", "value", "returned", "updated"}
+_TRACE_DTYPES = ("float16", "float32", "float64")
+
+
+class InScript:
+    """The user's training script, run as written in a child process (``checks.script``): the
+    gradient source of ``--impl FILE.py``.  Each request runs the script afresh in a new process
+    (a script's module-level state is not reused), under ``--timeout``."""
+
+    def __init__(self, target, spec=None, timeout=DEFAULT_TIMEOUT, output=None):
+        self.target, self.spec = target, spec
+        self.name = target.shown
+        self.child = Child(target.shown, timeout, output)
+        self.trace = None
+
+    def close(self):
+        self.child.close()
+
+    def gradient(self, problem):
+        net = problem.net
+        header = {"file": str(self.target.file), "shown": self.target.shown,
+                  "spec": self.spec.fields(), "network": net.spec(), "lr": problem.step_lr}
+        arrays = {"theta": net.theta, "x": np.asarray(problem.x, float),
+                  "y": np.asarray(problem.y, float)}
+        limit = 4 * net.theta.size * 8 + TRACE_BYTES
+        try:
+            reply, got = self.child.request("script", header, arrays, max_bytes=limit)
+        finally:
+            self.child.close()
+        answer = _watched_answer(reply, got, net, self.name)
+        self.trace = answer.trace
+        return gradient_from(problem, answer, f"{self.name} (script)")
+
+
+def _watched_answer(reply, arrays, net, what):
+    """The reply of a run read by watching the code (a script, or one call whose parameters are
+    drawn inside) as an ``Answer``, every field checked: one step; its learning rate a positive
+    finite number (the code's own where it could not be set); the parameters as written exactly
+    the network's, rounded to the dtype the code keeps them in; the trace within its bounds."""
+    if reply.get("kind") != "step" or reply.get("calls") != 1 or reply.get("per_example") is not False:
+        raise PluginError(f"{what}: its process gave an answer gradcheck did not ask for")
+    lr, storage, notes = reply.get("lr"), reply.get("storage"), reply.get("notes")
+    if type(lr) is not float or not (1e-12 <= lr <= 1e12):
+        raise PluginError(f"{what}: its process gave a learning rate that is not a positive number")
+    if not (isinstance(storage, list) and all(s in STORAGE for s in storage)):
+        raise PluginError(f"{what}: its process gave an unknown storage dtype")
+    if not (isinstance(notes, list) and len(notes) <= 24 and all(isinstance(n, str) for n in notes)):
+        raise PluginError(f"{what}: its process gave notes that are not text")
+    trace = _trace_from(reply.get("trace"), arrays, net, what)
+    shapes = {p.name: p.shape for p in net.params}
+    expected = {f"written:{n}" for n in shapes} | {f"call0:{n}" for n in shapes}
+    if set(arrays) != expected:
+        raise PluginError(f"{what}: its process gave back arrays gradcheck did not ask for")
+    values = net.parameters()
+    written = {}
+    for n, s in shapes.items():
+        a = _array(arrays, f"written:{n}", s, what)
+        if a.dtype.name not in storage or not np.array_equal(a, values[n].astype(a.dtype)):
+            raise PluginError(f"{what}: its process says the code was given {n} values gradcheck "
+                              "did not write")
+        written[n] = a
+    after = {n: _array(arrays, f"call0:{n}", s, what) for n, s in shapes.items()}
+    return Answer("step", printable(reply.get("form", ""), 60), False, (after,), written, lr, None,
+                  tuple(storage), tuple(printable(n, 500) for n in notes), trace, True)
+
+
+def _trace_from(items, arrays, net, what):
+    """The ``Trace`` a reply carries (``Trace.to_wire``), checked: at most MAX_RECORDS records
+    of the known fields, printable text, shapes and values within the bounds, its arrays
+    removed from ``arrays``."""
+    from .watch import MAX_RECORDS, MAX_TOTAL, MAX_VALUE, Trace
+    bad = PluginError(f"{what}: its process gave a trace gradcheck cannot read")
+    if not isinstance(items, list) or len(items) > MAX_RECORDS:
+        raise bad
+    values, total = {}, 0
+    for k, item in enumerate(items):
+        if not (isinstance(item, dict) and set(item) == _TRACE_KEYS):
+            raise bad
+        texts = (item["file"], item["text"], item["name"])
+        if not all(isinstance(t, str) and len(t) <= 1000 and t.isprintable() for t in texts):
+            raise bad
+        shape, line = item["shape"], item["line"]
+        if type(line) is not int or not 0 < line < 10**7 or not isinstance(shape, list) or len(
+                shape) > 8 or not all(type(d) is int and 0 <= d <= 10**9 for d in shape):
+            raise bad
+        if item["dtype"] not in _TRACE_DTYPES or type(item["value"]) is not bool or type(
+                item["returned"]) is not bool or not isinstance(item["updated"], list) or not all(
+                n in net.names for n in item["updated"]):
+            raise bad
+        if item["value"]:
+            a = arrays.pop(f"trace{k}", None)
+            size = int(np.prod(shape, dtype=np.int64))
+            if a is None or a.shape != tuple(shape) or a.dtype.name != item["dtype"] or (
+                    size > MAX_VALUE):
+                raise bad
+            total += size
+            values[f"trace{k}"] = a
+    if total > MAX_TOTAL or any(n.startswith("trace") for n in arrays):
+        raise bad
+    return Trace.from_wire(items, values)

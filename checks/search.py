@@ -8,7 +8,9 @@ same call finds the same network.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -48,6 +50,8 @@ def find_smallest(variant, max_examples=500):
 
 def output_paths(out, force):
     """The config and the .npz files a search will write at ``out``, checked before it runs."""
+    if not str(out).strip():
+        raise ValueError("--out needs a file name; got an empty one")
     path = Path(out)
     if path.suffix not in (".toml", ".json"):
         path = path.with_suffix(".toml")
@@ -69,7 +73,27 @@ def _save(paths, net, x, y, force):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def search_command(variant, out, max_examples, force, stdout, stderr):
+@contextlib.contextmanager
+def _quiet_interrupts():
+    """A Ctrl-C that lands in a callback hypothesis runs (a gc callback) is reported by Python as
+    "Exception ignored in ..." with a traceback; the command reports it itself, in one line."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        e = unraisable.exc_value
+        if not (isinstance(e, KeyboardInterrupt) or type(e).__name__ == "Interrupted"):
+            previous(unraisable)
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def search_command(variant, out, max_examples, force, stdout, stderr, interrupted=lambda: False):
+    """Search, print, save.  ``interrupted()``: whether a Ctrl-C arrived that the search may
+    have swallowed (hypothesis runs callbacks where an exception is only reported): then nothing
+    is saved."""
     if max_examples < 1:
         raise ValueError(f"--max-examples must be a positive number of networks; got {max_examples}")
     wrong = {name: v for name, v in VARIANTS.items() if name != "correct"}
@@ -78,7 +102,10 @@ def search_command(variant, out, max_examples, force, stdout, stderr):
     except ValueError as e:
         raise ValueError(f"--search takes a wrong variant: {e}") from None
     paths = output_paths(out, force)
-    found = find_smallest(variant, max_examples)
+    with _quiet_interrupts():
+        found = find_smallest(variant, max_examples)
+    if interrupted():
+        raise KeyboardInterrupt
     if found is None:
         stderr.write(f"gradcheck: no network found on which '{variant}' is wrong in "
                      f"{max_examples} tries\n")

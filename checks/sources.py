@@ -147,7 +147,7 @@ def gradient_from(problem, answer, target):
 def _notes(problem, answer, total):
     net = problem.net
     notes = []
-    if answer.kind == "step":
+    if answer.kind == "step" and not answer.watched:
         notes.append(f"step run with lr = 2^{int(np.log2(answer.lr))} = {answer.lr:g} (chosen so "
                      "the gradient is recovered exactly to rounding)")
     if answer.per_example:

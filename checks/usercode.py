@@ -23,6 +23,7 @@ import ast
 import contextlib
 import functools
 import importlib.util
+import os
 import sys
 import traceback
 import warnings
@@ -36,7 +37,9 @@ __all__ = ["PluginError", "UserTarget", "load", "load_plugin", "Calls", "Target"
 
 #: names that exist only in Python 2: a NameError on one of them says what the code is
 PYTHON2_NAMES = {"xrange", "unicode", "basestring", "raw_input", "long", "unichr", "reduce"}
-_OURS = str(Path(__file__).resolve().parent.parent)
+#: gradcheck's own source folders (not the folder above them, where a user may keep code)
+_OURS = tuple(str(Path(__file__).resolve().parent.parent / d) + os.sep
+              for d in ("checks", "backprop", "gradcheck"))
 
 
 class PluginError(ValueError):
@@ -90,7 +93,9 @@ class UserTarget:
         path = Path(file)
         if not path.is_file():
             what = "is not a file" if path.exists() else "does not exist"
-            raise PluginError(f"{option}: {printable(file)!r} {what}")
+            form = " (FILE.py:TARGET, or FILE.py alone for a training script)" if (
+                expression is None) else ""
+            raise PluginError(f"{option}: {printable(file)!r} {what}{form}")
         return cls(path.resolve(), expression.strip() if expression else None, printable(text))
 
 

@@ -25,11 +25,26 @@ _here = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_here, "checks")):
     __path__.append(os.path.dirname(_here))
 
-from .backprop import Network, load_config  # noqa: E402
-from .checks import (Report, assert_function_gradients, assert_gradients_match,  # noqa: E402
-                     assert_layer_gradients, assert_passed, check_function, check_layer, gradcheck)
+#: the public names and the subpackage each comes from: imported when first used, so that
+#: ``import gradcheck`` (and the command's entry point, ``gradcheck._entry``) is instant and
+#: Ctrl-C while numpy is still loading ends the command like Ctrl-C at any other moment
+_PUBLIC = {"Network": "backprop", "load_config": "backprop"} | {
+    name: "checks" for name in ("gradcheck", "check_function", "check_layer", "Report",
+                                "assert_gradients_match", "assert_layer_gradients",
+                                "assert_function_gradients", "assert_passed")}
 
 __version__ = "0.2.0"
-__all__ = ["gradcheck", "check_function", "check_layer", "assert_gradients_match",
-           "assert_layer_gradients", "assert_function_gradients", "assert_passed", "Report",
-           "Network", "load_config", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -56,6 +56,18 @@ FAMILIES = [
      ["Every array is exactly 1/2 times"]),
     ("iamtrask.toml", "iamtrask.py:train_step", 0, []),
     ("seed.toml", "seeds_train.py:train_code2", 1, ["`code2`"]),
+    ("script_arrays.toml", "script_arrays.py:gradients", 0, []),
+    ("script_arrays.toml", "script_arrays.py:gradients_slip", 1, ["layer 1 (W1, b1)"]),
+    ("script_arrays.toml", "script_arrays.py:train_step", 0,
+     ["parameters found in the module's globals: W1 = W1"]),
+    ("script_arrays.toml", "script_arrays.py:train_step_slip", 1, ["layer 1 (W1, b1)"]),
+    ("script_arrays.toml", "script_arrays.py", 0,
+     ["W1 = W1, b1 = b1, W2 = W2, b2 = b2", "learning_rate"]),
+    ("corpus/mlfromscratch_mlp.toml", "corpus/mlfromscratch/supervised_learning/"
+     "multilayer_perceptron.py:MultilayerPerceptron(n_hidden=5).fit", 0,
+     ["W1 = self.W, b1 = self.w0"]),
+    ("corpus/victorzhou_network.toml", "corpus/victorzhou_network.py:OurNeuralNetwork().train", 0,
+     ["W1 = [[w1, w2], [w3, w4]]"]),
 ]
 
 
@@ -66,7 +78,7 @@ def run(*argv):
 
 
 @pytest.mark.parametrize("config, target, status, phrases", FAMILIES,
-                         ids=[f[1].split(":")[1][:40] for f in FAMILIES])
+                         ids=[(f[1].split(":") + [f[1]])[1][:40] for f in FAMILIES])
 def test_each_family_is_checked_as_written(request, monkeypatch, config, target, status, phrases):
     examples = request.config.rootpath / "examples"
     monkeypatch.chdir(examples)

@@ -57,6 +57,9 @@ def _command_from_env(var, default):
 CMD = _command_from_env("GRADCHECK_CMD", [sys.executable, "-m", "gradcheck"])
 #: the `python -m MODULE` form, for the cases that must hold for it whatever CMD is
 PYTHON_M = [sys.executable, "-m", os.environ.get("GRADCHECK_MODULE", "gradcheck")]
+#: the installed console script: the form a gradcheck.py in the current folder cannot shadow
+#: (``python -m gradcheck`` finds the folder's gradcheck.py before any of gradcheck runs)
+CONSOLE = [os.environ.get("GRADCHECK_SCRIPT", str(Path(sys.executable).with_name("gradcheck")))]
 AS_LIMIT = int(os.environ.get("GRADCHECK_ATTACK_AS_MB", "4096")) << 20
 DROP_CAPS = (os.geteuid() == 0 and shutil.which("setpriv") is not None
              and os.environ.get("GRADCHECK_ATTACK_NOCAPS", "1") != "0")
@@ -444,6 +447,8 @@ def _command(case, ctx):
         cmd = CMD + argv
     elif case.cmd == "python-m":
         cmd = PYTHON_M + argv
+    elif case.cmd == "console":
+        cmd = CONSOLE + argv
     else:
         cmd = [ctx.sub(a) for a in case.cmd] + argv
     return (SETPRIV + ["--"] + cmd) if DROP_CAPS else cmd
