@@ -139,6 +139,15 @@ class Mistake:
     def at(self, l):
         return bool(self.kind) and l in self.layers
 
+    def first_layer(self, net):
+        """The layer whose quantity the mistake makes wrong first, in backward order: its
+        highest layer (for stale weights alone, the delta below the output)."""
+        return max(self.layers) if self.kind else net.L - 1
+
+    @property
+    def equation(self):
+        return KINDS[self.kind].equation if self.kind else "BP2"
+
     def words(self, net):
         """The sentence for a user: what the code does wrong, where."""
         parts = []

@@ -45,8 +45,11 @@ class BackwardPass:
         """[delta^1, ..., delta^L] as this pass computes them (columns layout, one column per example)."""
         return self.run(net, x, y)[2]
 
-    def run(self, net, x, y):
-        """(nabla_w, nabla_b, deltas): the gradient and the deltas it was built from."""
+    def run(self, net, x, y, propagated=None):
+        """(nabla_w, nabla_b, deltas): the gradient and the deltas it was built from.
+        ``propagated``: a dict that receives, for each hidden layer l, the vector the recurrence
+        carried into it before sigma' (BP2's (W^{l+1})^T delta^{l+1}) at key l and the sigma'
+        it multiplied by at key ("prime", l), columns layout."""
         W, _ = net.columns()
         f = net.forward(x)
         y = net.to_columns(np.asarray(y))
@@ -62,7 +65,10 @@ class BackwardPass:
         for l in range(L, 0, -1):
             if l < L:                                     # (W^{l+1})^T delta^{l+1}
                 g = self.propagate(W[l + 1], delta, g, nabla_w[l + 1], l)
-                delta = g * self.hidden_prime(net, f, l)  # BP2
+                prime = self.hidden_prime(net, f, l)
+                if propagated is not None:
+                    propagated[l], propagated["prime", l] = g, prime
+                delta = g * prime                         # BP2
             deltas[l] = delta
             d, a_prev = self.accumulated(delta, self.activation_in(f, l))
             nabla_w[l] = self.regularize(net, self.reduce(net, d @ a_prev.T, m), W[l])  # BP4

@@ -26,3 +26,8 @@ class AnalyticGradient:
     notes: tuple = ()
     #: for a step: its learning rate and whether the code took one example per call
     step: dict = None
+    #: the watch's record of the first call (``checks.watch.Trace``): where each array the code
+    #: bound was computed, for the diagnosis to name a line; None where none was kept
+    trace: object = None
+    #: the code was called once per example (the trace is then of the first example's call)
+    per_example: bool = False

@@ -18,6 +18,7 @@ from ..backprop.registry import lookup
 from .compare import ESTIMATE, KINK, UNDEFINED, compare_directional
 from .differentiate import scheme
 from .kinks import find_kinks
+from .lines import first_line, returned_line
 from .numeric import directional, numeric_gradient
 from .problem import Problem
 from .report import Report
@@ -173,7 +174,8 @@ def judge(problem, source, analytic, method, mode, seed, progress):
         reasons = confirmed_by_complex_step(problem, analytic, numeric, tolerance, bounds, reasons)
     notes += numeric_notes(net, numeric, reasons, tolerance, analytic.precision, notes)
     evidence = dict(net=net, m=problem.m, per_example=per_example_gradients(problem),
-                    catalogue=catalogue(problem), mistakes=mistakes(problem, analytic))
+                    catalogue=catalogue(problem), mistakes=mistakes(problem, analytic),
+                    lines=CodeLines(problem, analytic) if analytic.trace is not None else None)
     return verdict(net.params, analytic.gradient, numeric.gradient, tolerance, reasons,
                    notes=notes, evidence=evidence, mode=mode, evaluations=numeric.evaluations,
                    **facts)
@@ -283,6 +285,62 @@ def catalogue(problem):
             if not same:
                 yield v, grads
     return candidates
+
+
+#: the mistakes that compute a sigma' of their own, wrong: its line is the wrong one
+PRIME_SLIPS = ("prime_of_a", "a_form_on_z", "tanh_one_minus_a", "mask_inverted")
+
+
+class CodeLines:
+    """Where in the user's file the wrong quantity was computed (``checks.lines``), from the
+    trace of the code's first call: the data that call saw (the first example, for code called
+    once per example; else the batch), the passes run on it the way the code ran them."""
+
+    def __init__(self, problem, analytic):
+        net = self.net = problem.net
+        self.trace = analytic.trace
+        one = analytic.per_example or bool(analytic.step and analytic.step["per_example"])
+        xc, yc = net.to_columns(problem.x), net.to_columns(problem.y)
+        if one:
+            xc, yc = xc[:, :1], yc[:, :1]
+        self.x, self.y = net.from_columns(xc), net.from_columns(yc)
+        # a delta kept summed or already reduced, and written a - y or y - a (the ascent
+        # direction, for code that updates with +=)
+        self.scales = sorted({k * s for s in (1.0, float(net.scale(xc.shape[1]))) for k in (1, -1)})
+        self.rtol = 1e-6 if analytic.precision is FLOAT64 else 1e-3
+
+    def _quantities(self, backward_pass, l):
+        """(delta^l, the vector carried into layer l before sigma', dC/dW^l) as this pass
+        computes them, each at every scale the code may keep it at, and the sigma' it took."""
+        carried = {}
+        with np.errstate(all="ignore"):
+            nabla_w, _, deltas = backward_pass.run(self.net, self.x, self.y, carried)
+        scaled = [s * deltas[l - 1] for s in self.scales]
+        into = [s * carried[l] for s in self.scales] if l in carried else []
+        prime = [carried["prime", l]] if ("prime", l) in carried else []
+        return scaled, into, prime, nabla_w[l - 1]
+
+    def of_mistake(self, mistake):
+        """The ``Line`` that computed the first quantity ``mistake`` makes wrong: a delta or
+        carried vector of its first layer, or its dC/dW for a slip in BP4; or None.  A value
+        the correct pass computes as a delta or a gradient there is never the wrong line (the
+        correct pass's carried vector may be: it is what code without sigma' keeps as delta)."""
+        l = mistake.first_layer(self.net)
+        try:
+            delta, into, prime, dW = self._quantities(mistake.backward_pass(), l)
+            right_delta, right_into, right_prime, right_dW = self._quantities(
+                VARIANTS["correct"], l)
+        except Exception:  # noqa: BLE001 - a pass that cannot run here names no line
+            return None
+        written = prime if mistake.kind in PRIME_SLIPS else []   # a sigma' written wrong
+        wanted = [dW] if mistake.equation == "BP4" else written + delta + into
+        unwanted = right_delta + right_prime + [right_dW] + (
+            [] if mistake.kind == "no_prime" else right_into)
+        return first_line(self.trace, wanted, unwanted, self.rtol)
+
+    def of_array(self, name, value):
+        """The ``Line`` that computed the array the code gave as ``name``, or None."""
+        return returned_line(self.trace, name, np.shape(value), None, self.rtol)
 
 
 def mistakes(problem, analytic):

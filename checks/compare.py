@@ -42,12 +42,13 @@ def no_reasons(shape):
     return np.zeros(shape, dtype=np.uint8)
 
 
-def undecided(numeric, tolerance, reasons, narrow=False):
+def undecided(numeric, tolerance, reasons, narrow=False, analytic=None):
     """The reasons an entry cannot be decided: those the numeric side gave (``reasons``, or
     None), then a tolerance or numeric value that is not finite, then, for a gradient computed
     in a precision narrower than float64 (``narrow``), a tolerance that reaches the largest
-    |numeric| entry of the array: at that precision the array cannot be judged (a float16
-    gradient of a large network is within its rounding bound whatever it is).  In float64 a
+    |numeric| entry of the array, or the entry's own size: at that precision the entry cannot be
+    judged (a float16 gradient of a large network is within its rounding bound whatever it is,
+    and so are 0 and twice the truth), unless ``analytic`` is outside the tolerance there.  In float64 a
     tolerance that large only meets a true gradient at the level of rounding itself, and a code
     value within it agrees with it as far as anything can."""
     out = no_reasons(np.shape(numeric)) if reasons is None else np.array(reasons, dtype=np.uint8)
@@ -57,7 +58,13 @@ def undecided(numeric, tolerance, reasons, narrow=False):
         out[free & ~(np.isfinite(tolerance) & np.isfinite(numeric))] = NOT_FINITE
         free = out == 0
         if narrow and top > 0:
-            out[free & (tolerance >= top)] = SWAMPED
+            # at a narrow precision an entry whose tolerance reaches its own size cannot tell
+            # the gradient from 0 or from twice itself: an agreement there is not decided (a
+            # value outside the tolerance is still wrong, whatever the truth's size)
+            vacuous = (tolerance >= top) | (tolerance >= np.abs(numeric))
+            if analytic is not None:
+                vacuous &= ~(np.abs(analytic - numeric) > tolerance)
+            out[free & vacuous] = SWAMPED
     return out
 
 

@@ -34,10 +34,11 @@ class Finding:
     kind: str
     text: str
     constant: str | None = None
+    where: object = None      # the ``checks.lines.Line`` of the user's file that computed it
 
     def to_dict(self):
         return {"array": self.array, "kind": self.kind, "constant": self.constant,
-                "text": self.text}
+                "text": self.text, "where": None if self.where is None else self.where.to_dict()}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Evidence:
     catalogue: object = None     # () -> (variant, gradients) pairs to match, or None
     inputs: dict = None          # a layer's inputs by gradient name ("dx" -> x), or None
     mistakes: object = None      # () -> (placed mistake, gradients) pairs to match, or None
+    lines: object = None         # where in the user's file (check.CodeLines), or None
     findings: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -592,8 +594,16 @@ def named_mistake(ev):
     for mistake, grads in ev.mistakes():
         if all(np.shape(grads[p.name]) == ev.analytic[p.name].shape for p in ev.params) and all(
                 ev.fits(p.name, grads[p.name]) for p in ev.params):
-            return Finding(None, "mistake", _capital(mistake.words(ev.net)), mistake.key)
+            line = ev.lines.of_mistake(mistake) if ev.lines is not None else None
+            words = mistake.words(ev.net)
+            text = f"{line}: {_with_this(words)}" if line else _capital(words)
+            return Finding(None, "mistake", text, mistake.key, line)
     return None
+
+
+def _with_this(words):
+    """The mistake's words after the line that makes it: "delta^2 lacks ..." reads as it is."""
+    return words
 
 
 def _capital(text):
@@ -630,6 +640,18 @@ def catalogue_match(ev):
             return Finding(None, "catalogue", f"It matches the catalogue's `{variant.name}` exactly "
                            f"(the line `{variant.line}`): {variant.summary}", variant.name)
     return None
+
+
+def computed_at(ev):
+    """Where the first wrong array (in backward order, for a network) was computed in the
+    user's file, when no finding names a line of its own."""
+    if ev.lines is None or not ev.failing:
+        return None
+    first = max(ev.failing, key=lambda p: p.layer or 0) if ev.net is not None else ev.failing[0]
+    line = ev.lines.of_array(first.name, ev.analytic[first.name])
+    if line is None:
+        return None
+    return Finding(first.name, "line", f"{first.name} is computed at {line}", None, line)
 
 
 def _grouped(findings):
@@ -684,6 +706,8 @@ def diagnose(ev):
         findings += [f for f in (localize(ev),) if f]
     elif whole is not None and whole.kind == "mistake":
         findings += [f for f in (localize(ev, short=True),) if f]
+    if not any(f.where for f in findings):
+        findings += [f for f in (computed_at(ev),) if f]
     findings += [f for f in (catalogue_match(ev),) if f]
     if not findings:
         names = ", ".join(p.name for p in ev.failing)

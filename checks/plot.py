@@ -179,7 +179,11 @@ def _heading(fig, report, width_inches):
     """The verdict and the code checked, then the diagnosis wrapped to the figure's width."""
     word = verdict_word(report)
     height = _heading_inches(report, width_inches)
-    title = f"gradcheck {word}: {short_target(report.target, TITLE_CHARS)}".replace("$", r"\$")
+    title = f"gradcheck {word}: {short_target(report.target, TITLE_CHARS)}"
+    where = next((f.where for f in report.findings if getattr(f, "where", None)), None)
+    if where is not None:  # the line of the user's file the diagnosis names
+        title += f" | {Path(where.file).name} line {where.line}"
+    title = title.replace("$", r"\$")
     fig.text(0.01, 1 - 0.08 / height, title,
              ha="left", va="top", fontsize=11, weight="bold", color=COLOURS[word])
     lines = _diagnosis_lines(report, width_inches)

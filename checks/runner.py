@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -285,7 +286,8 @@ class InChild:
             return gradient_from(problem, answer, f"{self.name} ({answer.kind})")
         if "trace" in reply:  # the first call's trace (checks.watch), for the diagnosis
             self.trace = _trace_from(reply.pop("trace"), got, net, self.name)
-        answer = _answer(reply, got, net, problem.m, problem.step_lr, self.name)
+        answer = replace(_answer(reply, got, net, problem.m, problem.step_lr, self.name),
+                         trace=self.trace)
         return gradient_from(problem, answer, f"{self.name} ({answer.kind})")
 
 

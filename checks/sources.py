@@ -141,7 +141,8 @@ def gradient_from(problem, answer, target):
     extra = {n: 2 * precision.eps * r for n, r in rounding.items()}
     step = {"lr": answer.lr, "per_example": answer.per_example} if answer.kind == "step" else None
     return AnalyticGradient(total, target, precision, precision is not FLOAT64, extra,
-                            tuple(_notes(problem, answer, total)), step)
+                            tuple(_notes(problem, answer, total)), step,
+                            getattr(answer, "trace", None), bool(answer.per_example))
 
 
 def _notes(problem, answer, total):

@@ -44,7 +44,8 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
     """
     analytic = {p.name: np.asarray(analytic[p.name], dtype=float) for p in params}
     narrow = facts.get("precision", "float64") != "float64"
-    reasons = {p.name: undecided(numeric[p.name], tolerance[p.name], reasons[p.name], narrow)
+    reasons = {p.name: undecided(numeric[p.name], tolerance[p.name], reasons[p.name], narrow,
+                                 analytic[p.name])
                for p in params}
     checks = compare_arrays(params, analytic, numeric, tolerance, reasons)
     diagnosis, findings = "", ()

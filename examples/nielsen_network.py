@@ -5,6 +5,7 @@ examples: lists self.weights and self.biases, backprop(x, y) for one example ret
     gradcheck examples/nielsen_network.toml --impl "examples/nielsen_network.py:Network([3, 4, 2]).backprop"
     gradcheck examples/nielsen_network_sgd.toml --impl "examples/nielsen_network.py:Network([3, 4, 2]).update_mini_batch"
     gradcheck examples/nielsen_network.toml --impl "examples/nielsen_network.py:SlippedNetwork([3, 4, 2]).backprop"
+    gradcheck examples/nielsen_network.toml --impl "examples/nielsen_network.py:DroppedPrimeNetwork([3, 4, 2]).backprop"
 """
 
 import random
@@ -89,6 +90,26 @@ class SlippedNetwork(Network):
         for layer in range(2, self.num_layers):
             sp = sigmoid_prime(activations[-layer])   # <- the slip: zs[-layer] is meant
             delta = np.dot(self.weights[-layer + 1].transpose(), delta) * sp
+            nabla_b[-layer] = delta
+            nabla_w[-layer] = np.dot(delta, activations[-layer - 1].transpose())
+        return nabla_b, nabla_w
+
+
+class DroppedPrimeNetwork(Network):
+    """The planted bug: sigma' dropped from the recurrence, delta = W^T delta."""
+
+    def backprop(self, x, y):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        activations, zs = [x], []
+        for b, w in zip(self.biases, self.weights):
+            zs.append(np.dot(w, activations[-1]) + b)
+            activations.append(sigmoid(zs[-1]))
+        delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())
+        for layer in range(2, self.num_layers):
+            delta = np.dot(self.weights[-layer + 1].transpose(), delta)   # <- the slip: no * sp
             nabla_b[-layer] = delta
             nabla_w[-layer] = np.dot(delta, activations[-layer - 1].transpose())
         return nabla_b, nabla_w

@@ -290,7 +290,7 @@ def test_the_seeds_failing_report_fits_in_80_columns_through_the_real_command(ex
                            "--impl-kind", "step"], capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert max(map(len, proc.stdout.splitlines())) <= 80, proc.stdout
-    assert "diagnosis: The step into layer 2 propagates the error of layer 3" in proc.stdout
+    assert "diagnosis: seeds_train.py line 41: `delta = W[k].T @ delta`: the step into" in proc.stdout
 
 
 def test_a_check_where_nothing_could_be_decided_exits_2_with_one_line(examples, monkeypatch):

@@ -191,3 +191,40 @@ def test_an_l2_term_with_the_wrong_factor_is_named_in_a_function():
         return loss, data + reg * W          # 2 reg W written reg W
     report = check_function(f, {"W": W})
     assert report.findings[0].kind == "l2" and "regularization" in report.diagnosis, report.diagnosis
+
+
+# -- the line: issue 21's three cases, through the real command ----------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+LINE_CASES = [
+    (["examples/seed.toml", "--impl", "examples/seeds_train.py:train_code2", "--impl-kind", "step"],
+     "seeds_train.py", "delta = W[k].T @ delta", "propagates the error of layer 3 before its sigma'"),
+    (["examples/nielsen_network.toml", "--impl",
+      "examples/nielsen_network.py:DroppedPrimeNetwork([3, 4, 2]).backprop"],
+     "nielsen_network.py", "delta = np.dot(self.weights[-layer + 1].transpose(), delta)",
+     "delta^1 lacks sigma'(z^1)"),
+    (["examples/nielsen_network.toml", "--impl",
+      "examples/nielsen_network.py:SlippedNetwork([3, 4, 2]).backprop"],
+     "nielsen_network.py", "sp = sigmoid_prime(activations[-layer])", "taken at a^1"),
+    (["examples/corpus/python_course_eu.toml", "--impl", "examples/corpus/python_course_eu.py:"
+      "NeuralNetwork(no_of_in_nodes=2, no_of_out_nodes=3, no_of_hidden_nodes=5, "
+      "learning_rate=0.3).train"],
+     "python_course_eu.py", "hidden_errors = self.weights_hidden_out.T @ output_error",
+     "updates each layer's weights before it computes the delta below"),
+]
+
+
+@pytest.mark.parametrize("argv, file, code, words", LINE_CASES, ids=lambda v: str(v)[:30])
+def test_the_diagnosis_names_the_wrong_line_in_text_and_json(argv, file, code, words):
+    import json
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-m", "gradcheck", *argv, "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    where = report["findings"][0]["where"]
+    assert where["file"].endswith(file) and where["text"] == code, report["diagnosis"]
+    source = (ROOT / where["file"]).read_text().splitlines()
+    assert code in source[where["line"] - 1]
+    assert report["diagnosis"].startswith(f"{file} line {where['line']}: `{code}`")
+    assert words in report["diagnosis"]
