@@ -30,6 +30,7 @@ if not os.path.isdir(os.path.join(_here, "checks")):
 #: Ctrl-C while numpy is still loading ends the command like Ctrl-C at any other moment
 _PUBLIC = {"Network": "backprop", "load_config": "backprop"} | {
     name: "checks" for name in ("gradcheck", "check_function", "check_layer", "Report",
+                                "Undecidable",
                                 "assert_gradients_match", "assert_layer_gradients",
                                 "assert_function_gradients", "assert_passed")}
 
