@@ -702,17 +702,27 @@ def diagnose(ev):
                  for p in ev.failing}
     whole = _whole(ev, per_array)
     findings = [whole] if whole else _grouped([f for f in per_array.values() if f is not None])
-    if whole is None and any(f is None for f in per_array.values()):
-        findings += [f for f in (localize(ev),) if f]
-    elif whole is not None and whole.kind == "mistake":
-        findings += [f for f in (localize(ev, short=True),) if f]
+    findings += _localization(ev, whole, per_array)
     if not any(f.where for f in findings):
         findings += [f for f in (computed_at(ev),) if f]
     findings += [f for f in (catalogue_match(ev),) if f]
-    if not findings:
-        names = ", ".join(p.name for p in ev.failing)
-        verb = "differs" if len(ev.failing) == 1 else "differ"
-        findings.append(Finding(None, "unknown", f"{names} {verb} from the numeric gradient in no "
-                                "pattern the diagnosis knows; compare the worst entries above."))
+    findings = findings or [_unknown(ev)]
     text = " ".join(f.text if f.text.endswith((".", "?")) else f.text + "." for f in findings)
     return text, tuple(findings)
+
+
+def _localization(ev, whole, per_array):
+    """The localization that goes with the findings: in full where some array has no finding,
+    short beside a named mistake, none otherwise."""
+    if whole is None and any(f is None for f in per_array.values()):
+        return [f for f in (localize(ev),) if f]
+    if whole is not None and whole.kind == "mistake":
+        return [f for f in (localize(ev, short=True),) if f]
+    return []
+
+
+def _unknown(ev):
+    names = ", ".join(p.name for p in ev.failing)
+    verb = "differs" if len(ev.failing) == 1 else "differ"
+    return Finding(None, "unknown", f"{names} {verb} from the numeric gradient in no pattern the "
+                   "diagnosis knows; compare the worst entries above.")

@@ -361,11 +361,8 @@ class InScript:
         return gradient_from(problem, answer, f"{self.name} (script)")
 
 
-def _watched_answer(reply, arrays, net, what):
-    """The reply of a run read by watching the code (a script, or one call whose parameters are
-    drawn inside) as an ``Answer``, every field checked: one step; its learning rate a positive
-    finite number (the code's own where it could not be set); the parameters as written exactly
-    the network's, rounded to the dtype the code keeps them in; the trace within its bounds."""
+def _watched_facts(reply, what):
+    """(learning rate, storage dtypes, notes) of a watched run's reply, each checked."""
     if reply.get("kind") != "step" or reply.get("calls") != 1 or reply.get("per_example") is not False:
         raise PluginError(f"{what}: its process gave an answer gradcheck did not ask for")
     lr, storage, notes = reply.get("lr"), reply.get("storage"), reply.get("notes")
@@ -375,6 +372,15 @@ def _watched_answer(reply, arrays, net, what):
         raise PluginError(f"{what}: its process gave an unknown storage dtype")
     if not (isinstance(notes, list) and len(notes) <= 24 and all(isinstance(n, str) for n in notes)):
         raise PluginError(f"{what}: its process gave notes that are not text")
+    return lr, storage, notes
+
+
+def _watched_answer(reply, arrays, net, what):
+    """The reply of a run read by watching the code (a script, or one call whose parameters are
+    drawn inside) as an ``Answer``, every field checked: one step; its learning rate a positive
+    finite number (the code's own where it could not be set); the parameters as written exactly
+    the network's, rounded to the dtype the code keeps them in; the trace within its bounds."""
+    lr, storage, notes = _watched_facts(reply, what)
     trace = _trace_from(reply.get("trace"), arrays, net, what)
     shapes = {p.name: p.shape for p in net.params}
     expected = {f"written:{n}" for n in shapes} | {f"call0:{n}" for n in shapes}
@@ -397,33 +403,43 @@ def _trace_from(items, arrays, net, what):
     """The ``Trace`` a reply carries (``Trace.to_wire``), checked: at most MAX_RECORDS records
     of the known fields, printable text, shapes and values within the bounds, its arrays
     removed from ``arrays``."""
-    from .watch import MAX_RECORDS, MAX_TOTAL, MAX_VALUE, Trace
+    from .watch import MAX_RECORDS, MAX_TOTAL, Trace
     bad = PluginError(f"{what}: its process gave a trace gradcheck cannot read")
     if not isinstance(items, list) or len(items) > MAX_RECORDS:
         raise bad
-    values, total = {}, 0
+    values = {}
     for k, item in enumerate(items):
-        if not (isinstance(item, dict) and set(item) == _TRACE_KEYS):
-            raise bad
-        texts = (item["file"], item["text"], item["name"])
-        if not all(isinstance(t, str) and len(t) <= 1000 and t.isprintable() for t in texts):
-            raise bad
-        shape, line = item["shape"], item["line"]
-        if type(line) is not int or not 0 < line < 10**7 or not isinstance(shape, list) or len(
-                shape) > 8 or not all(type(d) is int and 0 <= d <= 10**9 for d in shape):
-            raise bad
-        if item["dtype"] not in _TRACE_DTYPES or type(item["value"]) is not bool or type(
-                item["returned"]) is not bool or not isinstance(item["updated"], list) or not all(
-                n in net.names for n in item["updated"]):
+        if not _record_fields_valid(item, net):
             raise bad
         if item["value"]:
-            a = arrays.pop(f"trace{k}", None)
-            size = int(np.prod(shape, dtype=np.int64))
-            if a is None or a.shape != tuple(shape) or a.dtype.name != item["dtype"] or (
-                    size > MAX_VALUE):
-                raise bad
-            total += size
-            values[f"trace{k}"] = a
-    if total > MAX_TOTAL or any(n.startswith("trace") for n in arrays):
+            values[f"trace{k}"] = _record_value(arrays.pop(f"trace{k}", None), item, bad)
+    if sum(a.size for a in values.values()) > MAX_TOTAL or any(n.startswith("trace")
+                                                                for n in arrays):
         raise bad
     return Trace.from_wire(items, values)
+
+
+def _record_fields_valid(item, net):
+    """Whether one record of a trace has exactly the known fields, each of its kind."""
+    if not (isinstance(item, dict) and set(item) == _TRACE_KEYS):
+        return False
+    texts = (item["file"], item["text"], item["name"])
+    if not all(isinstance(t, str) and len(t) <= 1000 and t.isprintable() for t in texts):
+        return False
+    shape, line = item["shape"], item["line"]
+    if type(line) is not int or not 0 < line < 10**7 or not isinstance(shape, list) or len(
+            shape) > 8 or not all(type(d) is int and 0 <= d <= 10**9 for d in shape):
+        return False
+    return (item["dtype"] in _TRACE_DTYPES and type(item["value"]) is bool
+            and type(item["returned"]) is bool and isinstance(item["updated"], list)
+            and all(n in net.names for n in item["updated"]))
+
+
+def _record_value(a, item, bad):
+    """A record's array: there, of the record's shape and dtype, within MAX_VALUE elements."""
+    from .watch import MAX_VALUE
+    size = int(np.prod(item["shape"], dtype=np.int64))
+    if a is None or a.shape != tuple(item["shape"]) or a.dtype.name != item["dtype"] or (
+            size > MAX_VALUE):
+        raise bad
+    return a
