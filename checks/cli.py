@@ -613,13 +613,16 @@ class Interrupted(Exception):
 class _Signals:
     """What the command does on SIGINT, SIGTERM and SIGHUP: raise (KeyboardInterrupt, or
     ``Interrupted``) so that every process the user's code started is ended on the way out, and
-    remember it, for code that may swallow the exception (hypothesis's callbacks)."""
+    remember it, for code that may swallow the exception (hypothesis's callbacks).  Only the
+    first signal raises: the ones after it arrive while the command is already ending."""
 
     def __init__(self):
         self.received = []
 
     def __call__(self, signum, frame):
         self.received.append(signum)
+        if len(self.received) > 1:  # already ending: a second Ctrl-C must not cut the cleanup
+            return
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Interrupted(signal.Signals(signum).name)

@@ -1,7 +1,5 @@
 """``python -m gradcheck``: the same command as ``gradcheck``."""
 
-import sys
+from ._entry import run
 
-from ._entry import main
-
-sys.exit(main())
+run()

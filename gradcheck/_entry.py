@@ -53,7 +53,8 @@ def _interrupted_while_loading(signum, frame):
 def main(argv=None):
     """Run the command; returns its exit status."""
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, _interrupted_while_loading) for s in signals}
+    for s in signals:
+        signal.signal(s, _interrupted_while_loading)
     try:
         from .checks.cli import main as command
     except Exception as e:  # noqa: BLE001 - a broken install still gets one line
@@ -62,6 +63,32 @@ def main(argv=None):
         if wants_json(argv):
             sys.stdout.write(failure_json(line, 2))
         return 2
-    for s, handler in previous.items():
-        signal.signal(s, handler)
+    for s in signals:  # from here on the command's own handlers answer; after it, this one
+        signal.signal(s, _interrupted_after)
     return command(argv)
+
+
+def run():
+    """The console script and ``python -m gradcheck``: the command's status, then out at once.
+    Python's own finalization (its threads joined, modules torn down, signal handlers reset to
+    the defaults) would leave a window where a second Ctrl-C kills the process by SIGINT
+    instead of the status the command gave; the command has written and closed everything it
+    owns by the time it returns, so nothing is lost by leaving without it."""
+    status = main()
+    _flushed()
+    os._exit(status)
+
+
+def _flushed():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a stream mid-write or closed: what it holds is lost
+            pass
+
+
+def _interrupted_after(signum, frame):
+    """A signal after the command has answered (a second Ctrl-C on the way out): the answer is
+    already given; end with 130, saying nothing more."""
+    _flushed()
+    os._exit(130)
