@@ -11,16 +11,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# one stamp per set of extras, rebuilt when pyproject.toml changes
+# one stamp per set of extras, rebuilt when pyproject.toml changes.  setuptools warns, on every
+# editable install, that a folder named like the package could shadow it: here that folder is the
+# package, so the warning is silenced (PYTHONWARNINGS reaches pip's build backend)
+QUIET := PYTHONWARNINGS=ignore
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[$(subst +,$(comma),$*)]'
+	$(QUIET) $(BIN)/python -m pip install -q -e '.[$(subst +,$(comma),$*)]'
 	touch $@
 
 comma := ,
 
 # gradcheck alone (numpy and hypothesis), no extras: what the demo needs
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(QUIET) $(BIN)/python -m pip install -q -e .
 	touch $@
 
 # The seeds' 4-layer network: code (1) passes (exit 0), code (2) fails with its diagnosis (exit 1).

@@ -500,7 +500,7 @@ def whole_factor(ev, per_array):
     reg = {p.name: _l2_term(ev, p) for p in ev.params}
     k = fit_factor(np.concatenate([(ev.analytic[p.name] - reg[p.name]).ravel() for p in ev.params]),
                    np.concatenate([(ev.numeric[p.name] - reg[p.name]).ravel() for p in ev.params]))
-    hint = cost_convention(ev, k)
+    hint = cost_convention(ev, k) if k is not None else ""
     if any(f.kind == "data_factor" for f in factors):
         return Finding(None, "factor", f"Every array's data term is exactly {first.constant} "
                        "times the true gradient, while the L2 term 2 l2 W is right: the "

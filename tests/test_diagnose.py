@@ -185,3 +185,13 @@ def test_step_code_that_updates_before_use_is_named(per_example):
     report = gradcheck(net, x, y, impl=impl, impl_spec=spec)
     assert not report.passed and report.parameter("W3").passed
     assert "updates each layer's weights before it computes the delta below" in report.diagnosis
+
+
+def test_float32_code_whose_gradient_is_all_l2_term_is_judged_without_a_crash():
+    """Found by the dev profile on a fresh clone: x = 0 leaves only the L2 term 2 l2 W, whose
+    data part is zero; the diagnosis of the first (float64) judgment divided by it."""
+    from tests.styles import STYLES
+    net = Network([1, 3, 1], ["tanh", "sigmoid"], "half_squared_error", bias=False,
+                  l2=0.08873546564282382, weights=[np.ones((3, 1)), np.ones((1, 3))])
+    x = y = np.zeros((1, 1))
+    assert gradcheck(net, x, y, impl=STYLES["float32_as_float64"](net)).passed
