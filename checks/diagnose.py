@@ -95,6 +95,8 @@ def constants(m, n_out):
 
 def name_constant(k, m=None, n_out=None):
     """``"2"``, ``"1/m = 1/10"``; a small fraction; or None for an arbitrary number."""
+    if k is None or not np.isfinite(k):
+        return None
     for value, text in constants(m, n_out).items():
         if abs(k - value) <= 1e-6 * abs(value):
             return text
@@ -198,8 +200,9 @@ def rule_l2(ev, p):
     l2 = ev.net.l2
     if not l2 and np.count_nonzero(W) < 3:
         return None  # any c fits one or two entries
-    if l2:
-        ratio = c / (2 * l2)
+    with np.errstate(over="ignore", divide="ignore"):
+        ratio = c / (2 * l2) if l2 else np.nan
+    if np.isfinite(ratio):
         if abs(ratio + 1) < 1e-6:
             return Finding(p.name, "l2", f"{p.name} misses the L2 term 2 l2 W exactly: the code's "
                            "cost has no L2 term (set l2 = 0 to check it as written) or it forgot "

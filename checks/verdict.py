@@ -50,9 +50,9 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
     checks = compare_arrays(params, analytic, numeric, tolerance, reasons)
     diagnosis, findings = "", ()
     if not all(p.passed for p in checks):
-        diagnosis, findings = diagnose(Evidence(params, analytic, numeric, tolerance,
-                                                {n: r != 0 for n, r in reasons.items()},
-                                                **evidence))
+        diagnosis, findings = _diagnosed(Evidence(params, analytic, numeric, tolerance,
+                                                  {n: r != 0 for n, r in reasons.items()},
+                                                  **evidence))
     if not any(p.checked for p in checks):
         raise Undecidable(_nothing_decided(checks))
     return Report(passed=all(p.passed for p in checks),
@@ -61,6 +61,16 @@ def verdict(params, analytic, numeric, tolerance, reasons, *, notes, evidence, *
                   arrays={p.name: (analytic[p.name], numeric[p.name], tolerance[p.name])
                           for p in params},
                   left_out={n: r != 0 for n, r in reasons.items()}, **facts)
+
+
+def _diagnosed(evidence):
+    """The diagnosis, or, where a rule of ours breaks on these numbers, a line saying so: the
+    verdict does not depend on the diagnosis and is never lost to it."""
+    try:
+        return diagnose(evidence)
+    except Exception as e:  # noqa: BLE001 - a bug of ours in a rule; the verdict stands
+        return (f"(the diagnosis failed on these numbers: {type(e).__name__}: {e}; please report "
+                "this)"), ()
 
 
 def precision_notes(params, numeric, tolerance, precision):

@@ -195,3 +195,12 @@ def test_float32_code_whose_gradient_is_all_l2_term_is_judged_without_a_crash():
                   l2=0.08873546564282382, weights=[np.ones((3, 1)), np.ones((1, 3))])
     x = y = np.zeros((1, 1))
     assert gradcheck(net, x, y, impl=STYLES["float32_as_float64"](net)).passed
+
+
+def test_a_denormal_l2_does_not_break_the_diagnosis():
+    """Found by the ci profile on a fresh clone: l2 = 5e-324 made the L2 rule divide to inf."""
+    from tests.styles import STYLES
+    net = Network([1, 1, 1, 1, 1], "sigmoid", "half_squared_error", bias=False, l2=5e-324,
+                  weights=[np.zeros((1, 1))] * 3 + [np.ones((1, 1))])
+    x = y = np.zeros((1, 1))
+    assert gradcheck(net, x, y, impl=STYLES["float32_as_float64"](net)).passed
