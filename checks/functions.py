@@ -30,8 +30,8 @@ from .differentiate import EPS
 from .heap import keep_freed_memory
 from .layers import InProcessLayer, moved_values
 from .readers import singletons_apart
-from .rounding import FLOAT64, gamma
-from .sources import precision_of
+from .rounding import FLOAT64, PRECISIONS, gamma
+from .sources import float32_valued, precision_of
 from .usercode import Target as UserCallable
 from .report import ParameterCheck, Report
 from .verdict import Undecidable, precision_notes, verdict
@@ -397,7 +397,8 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0, 
             shape_notes = []
             analytic = _check_shapes(records, analytic, "the gradient", shape_notes)
             target = Target(names, live.saved, losses, sum(a.size for a in live.saved.values()),
-                            precision_of(list(live.saved.values()) + [np.asarray(_loss_of(result, grad))]))
+                            _evaluated_at([np.asarray(_loss_of(result, grad), dtype=float)]
+                                          + list(analytic.values()), list(live.saved.values())))
             rng = np.random.default_rng(seed)
             if method == "complex_step" and not complex_safe(target, rng):
                 raise ValueError("f is not complex-safe (a complex step through it does not give "
@@ -511,7 +512,7 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="fu
     K = sum(a.size for a in code.base.values()) + sum(o.size for o in outs)
     m = _batch(outs)
     target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K,
-                    precision_of(outs + list(code.base.values())),
+                    _evaluated_at(outs, list(code.base.values())),
                     grouped=lambda moves, grouping: code.losses(moves, douts, grouping),
                     outputs=sum(o.size for o in outs), examples=_examples(outs) if m else None)
     rng = np.random.default_rng(seed)
@@ -525,6 +526,16 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="fu
     return _report(name, records, analytic, numeric_side, K,
                    dict(m=m, per_example=per_example, inputs=code.base), size,
                    {n: target.scale(n) for n in code.names}, noise, shape_notes)
+
+
+def _evaluated_at(outs, inputs):
+    """The precision a layer's evaluations round at, from what the dtypes show, or float32
+    where float64 outputs all hold float32 numbers (code that casts to float32 inside and back:
+    its outputs round at float32's unit, whatever their dtype says)."""
+    shown = precision_of(outs + inputs)
+    if shown is FLOAT64 and float32_valued(outs):
+        return PRECISIONS["float32"]
+    return shown
 
 
 def _batch(outs):

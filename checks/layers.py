@@ -197,9 +197,9 @@ class InProcessLayer:
 
         The difference is summed over the outputs that changed only: an output the move cannot
         reach is computed from the same numbers as at the base and comes out the same, so its
-        rounding cancels exactly.  What is left is rounded at the size of the outputs that did
-        change, (|out| + |out0|) |dout| summed over them, not at the size of all of L: a step in
-        one entry of an elementwise layer is judged at one output's rounding.
+        rounding cancels exactly.  What is left is rounded at the size of the outputs the move
+        reaches (``_Sums``), not at the size of all of L: a step in one entry of an elementwise
+        layer is judged at one output's rounding.
 
         The forward is called under one guard for the whole batch (``usercode.guarded``: stdout
         to stderr, warnings recorded, numpy's state restored); its error state is restored after
@@ -276,9 +276,15 @@ def _starts(blocks):
 
 class _Sums:
     """L - L0 = sum of (o - o0) dout over the outputs that changed, and the size of the terms it
-    differs by, sum of (|o| + |o0|) |dout| over them, for a block of moves at once.  The base is
-    finite (``check_layer_code`` refuses it otherwise), so an output that did not change has
-    o - o0 = 0 exactly and adds nothing to the first sum."""
+    differs by, for a block of moves at once.  The base is finite (``check_layer_code`` refuses
+    it otherwise), so an output that did not change has o - o0 = 0 exactly and adds nothing to
+    the first sum.
+
+    The size is what the difference's rounding is measured against: (|o| + |o0|) |dout| summed
+    over the outputs that changed; where none did, over all of them (a change smaller than an
+    output's rounding, float32's at a saturated unit, leaves it bitwise the same: the move's
+    effect is hidden somewhere, at the rounding of what it reaches, unknown here).  The base
+    evaluation (no move) so gives the size of all of L."""
 
     def __init__(self, o0, d, abs0):
         self.o0, self.d, self.abs0, self.absd = o0, d, abs0, np.abs(d)
@@ -286,16 +292,20 @@ class _Sums:
     def _terms(self, block):
         O = np.stack(block)
         diff = O - self.o0
-        size = (np.abs(np.real(O)) + self.abs0) * self.absd * (diff != 0)  # NaN, inf: changed
-        return diff * self.d, size
+        return diff * self.d, (np.abs(np.real(O)) + self.abs0) * self.absd, diff != 0
 
     def totals(self, block):
-        delta, size = self._terms(block)
-        return list(zip(delta.sum(axis=1).tolist(), size.sum(axis=1).tolist()))
+        delta, size, changed = self._terms(block)
+        seen = (size * changed).sum(axis=1)
+        size = np.where(changed.any(axis=1), seen, size.sum(axis=1))  # NaN, inf: changed
+        return list(zip(delta.sum(axis=1).tolist(), size.tolist()))
 
     def split(self, block, labels, bins):
-        """(moves, bins) each: move k's sums by its own ``labels[k]``."""
-        delta, size = self._terms(block)
+        """(moves, bins) each: move k's sums by its own ``labels[k]``; the sizes over the outputs
+        that changed (the probes of ``checks.structure`` read a bin's size as "something in it
+        changed"; ``blackbox`` sizes a bin where nothing changed itself)."""
+        delta, size, changed = self._terms(block)
+        size = size * changed
         n = len(block)
         index = (labels + bins * np.arange(n)[:, None]).ravel()
         total = np.bincount(index, np.real(delta).ravel(), n * bins).reshape(n, bins)

@@ -110,6 +110,21 @@ def precision_of(arrays, storage=()):
     return Precision.of(min(narrow, key=lambda d: d.itemsize)) if narrow else FLOAT64
 
 
+def float32_valued(arrays, enough=4):
+    """Whether float64 values are all float32 numbers, with at least ``enough`` of them
+    non-integers (0, 1 or 3.0 are float32 numbers by nature): code that computes in float32 and
+    hands its results back as float64.  Float64 code gives a float32 number by chance with
+    probability 2^-29 per value."""
+    values = [np.ravel(a) for a in arrays if a.dtype.kind == "f" and a.dtype.itemsize == 8]
+    if not values:
+        return False
+    v = np.concatenate(values)
+    v = v[np.isfinite(v)]
+    with np.errstate(over="ignore"):
+        same = v.astype(np.float32).astype(np.float64) == v
+    return bool(np.count_nonzero(v != np.round(v)) >= enough and np.all(same))
+
+
 def _per_call(answer, names):
     """Each call's gradient as float64 and, for a step, the size its recovery is rounded at:
     (before - after) / lr is exact to u max(|w|, |w'|) / lr (lr a power of two)."""
