@@ -52,12 +52,16 @@ def undecided(numeric, tolerance, reasons, narrow=False, analytic=None):
     tolerance that large only meets a true gradient at the level of rounding itself, and a code
     value within it agrees with it as far as anything can."""
     out = no_reasons(np.shape(numeric)) if reasons is None else np.array(reasons, dtype=np.uint8)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        # a sum is finite only where every term is (NaN and inf carry through it); a sum that
+        # overflows sends the entries to the exact test, which finds them finite
+        if not (np.isfinite(np.sum(tolerance)) and np.isfinite(np.sum(numeric))):
+            out[(out == 0) & ~(np.isfinite(tolerance) & np.isfinite(numeric))] = NOT_FINITE
+        if not narrow:
+            return out
         top = float(np.max(np.abs(numeric), initial=0.0, where=np.isfinite(numeric)))
         free = out == 0
-        out[free & ~(np.isfinite(tolerance) & np.isfinite(numeric))] = NOT_FINITE
-        free = out == 0
-        if narrow and top > 0:
+        if top > 0:
             # at a narrow precision an entry whose tolerance reaches its own size cannot tell
             # the gradient from 0 or from twice itself: an agreement there is not decided (a
             # value outside the tolerance is still wrong, whatever the truth's size)
@@ -94,36 +98,35 @@ def _top(rank, k):
     """Indices of the k largest entries of rank, largest first, equals in index order (which of
     several equal values at the k-th place are kept is arbitrary).  For a large array, through
     the maxima of BLOCK groups: the k largest entries lie in the k groups with the largest
-    maxima, whatever the grouping.  Group j is every G-th entry from j (G = n // BLOCK), so the
-    maxima are one elementwise pass down BLOCK contiguous rows (3x faster than rows of BLOCK)."""
+    maxima, whatever the grouping (found the same way, so a huge array recurses).  Group j is
+    every G-th entry from j (G = n // BLOCK), so the maxima are one elementwise pass down BLOCK
+    contiguous rows (3x faster than rows of BLOCK).  The ranking is a stable sort, never a
+    partition: numpy's argpartition slows down by 100x on many equal values (the exact zeros of a
+    gradient that agrees).  The caller gives a rank without NaN."""
     n = rank.size
-    if n > 8 * BLOCK * k:
+    if n > 2 * BLOCK * k:
         G = n // BLOCK
         whole = G * BLOCK  # the tail, shorter than BLOCK, is always a candidate
-        maxima = rank[:whole].reshape(BLOCK, G).max(axis=0)
-        chosen = np.argpartition(maxima, G - k)[G - k:]
-        candidates = np.concatenate([(chosen[:, None] + G * np.arange(BLOCK)).ravel(),
+        chosen = _top(rank[:whole].reshape(BLOCK, G).max(axis=0), k)
+        candidates = np.concatenate([(chosen + G * np.arange(BLOCK)[:, None]).ravel(),
                                      np.arange(whole, n)])
-        top = candidates[np.argpartition(rank[candidates], candidates.size - k)[candidates.size - k:]]
-    elif n > k:
-        top = np.argpartition(rank, n - k)[n - k:]
-    else:
-        top = np.arange(n)
-    return top[np.lexsort((top, -rank[top]))]  # ties in index order, whatever was picked
+        candidates.sort()
+        return candidates[np.argsort(np.negative(rank[candidates]), kind="stable")[:k]]
+    return np.argsort(np.negative(rank), kind="stable")[:k]
 
 
 def _worst(an, num, err, tol, skip, k=WORST):
     """The k worst entries by error over tolerance, failing ones first (0/0 and x/0 silenced by
     the caller)."""
-    rank = (err / tol).ravel()
-    nan = np.isnan(rank)
-    if nan.any():  # 0 / 0 is an exact zero; NaN in the gradient is the worst
-        rank[nan] = np.where(np.isnan(err.ravel()[nan]), np.inf, 0.0)
-    if skip is not None:
-        rank[skip.ravel()] = -1.0
-    k = min(k, rank.size)
+    k = min(k, an.size)
     if k == 0:
         return ()
+    rank = np.divide(err, tol).ravel()
+    if skip is not None:
+        rank[skip.ravel()] = -1.0
+    if np.isnan(np.max(rank)):  # 0 / 0 is an exact zero; NaN in the gradient is the worst
+        nan = np.isnan(rank)
+        rank[nan] = np.where(np.isnan(err.ravel()[nan]), np.inf, 0.0)
     top = _top(rank, k)
     top = top[rank[top] >= 0]
     where = zip(*(w.tolist() for w in np.unravel_index(top, an.shape)))
@@ -141,17 +144,25 @@ def compare_arrays(params, analytic, numeric, tolerance, reasons):
 
 def _compare(p, an, num, tol, why):
     """The ``ParameterCheck`` of one array."""
-    err = np.abs(an - num)
-    skip = why != 0
-    bad = ~(err <= tol) & ~skip                                  # NaN counts as a mismatch
-    mismatches = int(np.count_nonzero(bad))
-    counts = np.bincount(why.ravel(), minlength=len(REASONS) + 1)
+    err = np.subtract(an, num)
+    np.abs(err, out=err)
+    skipped = int(np.count_nonzero(why))
+    skip = (why != 0) if skipped else None
+    ok = err <= tol                                               # NaN counts as a mismatch
+    if skip is not None:
+        ok |= skip
+    mismatches = an.size - int(np.count_nonzero(ok))            # neither within nor skipped
     return ParameterCheck(
         name=p.name, connects=p.connects, shape=tuple(an.shape), passed=mismatches == 0,
-        max_relative_error=relative_error(an, num, ~skip if skip.any() else None, err),
-        checked=int(an.size - skip.sum()), mismatches=mismatches, skipped=int(skip.sum()),
-        worst=_worst(an, num, err, tol, skip if skip.any() else None),
-        undecided={REASONS[code]: int(n) for code, n in enumerate(counts) if code and n})
+        max_relative_error=relative_error(an, num, None if skip is None else ~skip, err),
+        checked=an.size - skipped, mismatches=mismatches, skipped=skipped,
+        worst=_worst(an, num, err, tol, skip), undecided=_counted(why) if skipped else {})
+
+
+def _counted(why):
+    """reason -> how many entries have it."""
+    counts = np.bincount(why.ravel(), minlength=len(REASONS) + 1)
+    return {REASONS[code]: int(n) for code, n in enumerate(counts) if code and n}
 
 
 def compare_directional(params, analytic, directional, tolerance=None):
