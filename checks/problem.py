@@ -18,7 +18,8 @@ from .heap import keep_freed_memory
 from .differentiate import scheme
 from .numeric import (Workspace, complex_step_floor, numeric_gradient, output_derivatives, slopes,
                       unit_derivatives)
-from .rounding import FLOAT64, abs_weights, delta_bounds, forward_errors, gradient_error
+from .rounding import (FLOAT64, abs_primes, abs_weights, delta_bounds, forward_errors,
+                       gradient_error)
 
 __all__ = ["Problem", "validate_batch"]
 
@@ -124,6 +125,11 @@ class Problem:
         return abs_weights(self.net)
 
     @cached_property
+    def abs_primes(self):
+        """|sigma'(z^l)| for every elementwise layer (index 0 None; None where not elementwise)."""
+        return abs_primes(self.net, self.forward)
+
+    @cached_property
     def D_L(self):
         """dC_x / dz^L for every output unit and example."""
         return output_derivatives(self.net, self.forward, self.y_cols)
@@ -131,7 +137,7 @@ class Problem:
     @cached_property
     def B(self):
         """B^l >= |delta^l| for every layer (index 0 None)."""
-        return delta_bounds(self.net, self.forward, self.D_L, self.absW)
+        return delta_bounds(self.net, self.D_L, self.absW, self.abs_primes)
 
     @cached_property
     def slopes(self):
@@ -215,11 +221,12 @@ class Problem:
         if key not in self._bounds:
             self._bounds[key] = forward_errors(self.net, self.forward, precision.eps,
                                                precision.eps if inputs_rounded else 0.0,
-                                               precision.tiny, self.absW)
+                                               precision.tiny, self.absW, self.abs_primes)
         return self._bounds[key]
 
     @cached_property
     def forward_rounding(self):
         """The rounding of a computed C's forward pass, reaching C through D^L."""
-        E_z, _ = forward_errors(self.net, self.forward, FLOAT64.eps, 0.0, 0.0, self.absW)
+        E_z, _ = forward_errors(self.net, self.forward, FLOAT64.eps, 0.0, 0.0, self.absW,
+                                self.abs_primes)
         return self.net.scale(self.m) * float(np.sum(np.abs(self.D_L) * E_z[-1]))

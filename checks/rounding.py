@@ -75,7 +75,8 @@ import numpy as np
 
 from .differentiate import COMPLEX_STEP
 
-__all__ = ["Precision", "PRECISIONS", "gradient_error", "forward_errors", "gamma", "abs_weights"]
+__all__ = ["Precision", "PRECISIONS", "gradient_error", "forward_errors", "gamma", "abs_weights",
+           "abs_primes"]
 
 #: c: units of rounding each elementary function (sigma, sigma', the loss's delta) may lose
 C_ELEMENTARY = 4
@@ -126,9 +127,17 @@ def abs_weights(net):
     return [None] + [np.abs(w) for w in W[1:]]
 
 
-def forward_errors(net, f, u, rho, eta, absW):
+def abs_primes(net, f):
+    """|sigma'(z^l)| for l = 1 ... L (index 0 None; None for a layer that is not elementwise),
+    computed once per check: the forward errors, B^l and E_d^l all take it."""
+    return [None] + [np.abs(sigma.prime(z)) if sigma.elementwise else None
+                     for sigma, z in zip(net.sigmas, f.z[1:])]
+
+
+def forward_errors(net, f, u, rho, eta, absW, primes):
     """(E_z, E_a): bounds on the forward pass's errors per unit and example, index 0 .. L, for
-    rounding unit u, inputs rounded by rho, underflow eta; absW = ``abs_weights(net)``."""
+    rounding unit u, inputs rounded by rho, underflow eta; absW = ``abs_weights(net)``, primes
+    = ``abs_primes(net, f)``."""
     _, b = net.columns()
     E_a = [rho * np.abs(f.a[0]) + eta if rho else None]
     E_z = [None]
@@ -142,7 +151,7 @@ def forward_errors(net, f, u, rho, eta, absW):
                    + (net.layers[l - 1] + 2) * eta)
         sigma = net.sigmas[l - 1]
         if sigma.elementwise:
-            spread = _times(np.abs(sigma.prime(f.z[l])), E_z[l])
+            spread = _times(primes[l], E_z[l])
         else:  # softmax: |J| e <= a e + a (a . e)
             a = f.a[l]
             spread = a * E_z[l] + a * (a * E_z[l]).sum(axis=0, keepdims=True)
@@ -169,12 +178,13 @@ def output_curvature(net, f, y, e):
     return total
 
 
-def delta_bounds(net, f, D_L, absW):
-    """B^l >= |delta^l| for l = 1 ... L, from B^L = |D^L| through |W|^T and |sigma'|."""
+def delta_bounds(net, D_L, absW, primes):
+    """B^l >= |delta^l| for l = 1 ... L, from B^L = |D^L| through |W|^T and |sigma'| (primes =
+    ``abs_primes``)."""
     B = [None] * (net.L + 1)
     B[net.L] = np.abs(D_L)
     for l in range(net.L - 1, 0, -1):
-        B[l] = _times(np.abs(net.sigmas[l - 1].prime(f.z[l])), absW[l + 1].T @ B[l + 1])
+        B[l] = _times(primes[l], absW[l + 1].T @ B[l + 1])
     return B
 
 
@@ -222,7 +232,7 @@ def _delta_errors(problem, E_z, u, eta, rho):
         absWT = absW[l + 1].T
         sigma = net.sigmas[l - 1]
         carried = absWT @ B[l + 1]
-        E_d[l] = (_times(np.abs(sigma.prime(f.z[l])),
+        E_d[l] = (_times(problem.abs_primes[l],
                          absWT @ E_d[l + 1] + gamma(net.layers[l + 1], u) * carried
                          + (net.layers[l + 1] + 2) * eta)
                   + _times(carried, np.abs(sigma.prime2(f.z[l])) * E_z[l]
@@ -231,29 +241,62 @@ def _delta_errors(problem, E_z, u, eta, rho):
 
 
 def _gradient_bounds(problem, E_d, E_a, u, eta):
-    """The bounds on every entry from E_d (see the module docstring), NaN read as no bound."""
+    """The bounds on every entry from E_d (see the module docstring), NaN read as no bound.
+
+    Each layer's weight bound is one matrix product.  With c = gamma(m + 1) + u and the outer
+    2 r taken into the left factor (2 is exact; r rounds once more, as it did outside),
+
+        2 r (E_d |a|^T + B E_a^T + c B |a|^T + (m + 2) eta)
+          = [2r (E_d + c B) | 2r B | 2r (m + 2) eta] [|a| | E_a | 1]^T,
+
+    the same sum of the same nonnegative terms in exact arithmetic: only the order of rounding
+    differs, a few units of the bound's own last place.  Where E_a^0 = eta (exact inputs), B^1
+    (E_a^0)^T is eta times B^1's row sums, which join the last column.  The bias bound is the
+    row sum of the first m columns plus 2 r (m + 2) eta.  Every factor is nonnegative, so where
+    they are all finite the product has no NaN (an overflow is inf, and inf + x stays inf) and
+    the NaN pass is skipped."""
     net, f, B = problem.net, problem.forward, problem.B
     W, _ = net.columns()
     L, m = net.L, problem.m
-    r = net.scale(m)
-    g_m = gamma(m + 1, u)
-    bounds = {}
+    two_r = 2 * net.scale(m)
+    c = gamma(m + 1, u) + u  # the last u B|a|^T is the result's own rounding
+    const = two_r * (m + 2) * eta
+    bounds, finite = {}, True
     for l in range(1, L + 1):
-        a_prev = np.abs(f.a[l - 1])
-        BA = B[l] @ a_prev.T                                     # |dC/dW^l| <= B^l |a^{l-1}|^T
-        ew = E_d[l] @ a_prev.T
-        if E_a[l - 1] is None:  # E_a^0 = eta: B^1 (E_a^0)^T is a row sum
-            ew += eta * B[l].sum(axis=1, keepdims=True)
-        else:
-            ew += B[l] @ E_a[l - 1].T
-        ew += (g_m + u) * BA  # the last u BA is the result's own rounding
-        ew += (m + 2) * eta
-        ew *= 2 * r
+        left, right = _bound_factors(B[l], E_d[l], E_a[l - 1], f.a[l - 1], two_r, c, const, eta)
+        finite = finite and bool(np.isfinite(left.max()) and np.isfinite(right.max()))
+        ew = left @ right
         if net.l2:
             ew += 6 * u * np.abs(2 * net.l2 * W[l])
         bounds[f"W{l}"] = net.from_columns(ew)
         if net.bias:
-            eb = r * (E_d[l].sum(axis=1, keepdims=True)
-                      + (g_m + u) * B[l].sum(axis=1, keepdims=True) + (m + 2) * eta)
-            bounds[f"b{l}"] = net.from_columns(2 * eb)
+            eb = left[:, :m].sum(axis=1, keepdims=True)
+            eb += const
+            bounds[f"b{l}"] = net.from_columns(eb)
+    if finite:
+        return bounds
     return {n: np.where(np.isnan(b), np.inf, b) for n, b in bounds.items()}
+
+
+def _bound_factors(B, E_d, E_a, a, two_r, c, const, eta):
+    """(left, right) with left @ right the weight bound of one layer (``_gradient_bounds``):
+    right is [|a| | E_a | 1]^T, built C-contiguous for the product."""
+    n, m = B.shape
+    wide = E_a is not None
+    left = np.empty((n, 2 * m + 1 if wide else m + 1))
+    right = np.empty((left.shape[1], a.shape[0]))
+    lead = left[:, :m]
+    np.multiply(B, c, out=lead)
+    lead += E_d
+    lead *= two_r
+    np.abs(a.T, out=right[:m])
+    if wide:
+        np.multiply(B, two_r, out=left[:, m:2 * m])
+        right[m:2 * m] = E_a.T
+        left[:, -1] = const
+    else:  # E_a^0 = eta: B (E_a^0)^T is eta times B's row sums
+        np.sum(B, axis=1, out=left[:, -1])
+        left[:, -1] *= two_r * eta
+        left[:, -1] += const
+    right[-1] = 1.0
+    return left, right
