@@ -143,6 +143,7 @@ class NumericResult:
     size: float = 0.0         # the size of the terms L sums at the base point
     per_example: dict = None  # name -> (m,) + shape: each example's own gradient, or None
     classes: dict = field(default_factory=dict)  # name -> evaluations per offset it took
+    steps: dict = field(default_factory=dict)    # name -> each entry's step, flat (0: not taken)
 
 
 def _nudge(a):
@@ -350,7 +351,7 @@ class _Run:
             self.evaluations += self.reference is None
         self.f0, self.size0 = float(np.real(base[0])), float(base[1])
         self.offsets = [c for c in self.s.offsets if c != 0]
-        self.classes = {}
+        self.classes, self.steps = {}, {}
         sizes = sum(a.size for a in target.arrays.values())
         self.m = target.examples_count if target.grouped is not None else 0
         self.keep = self.m > 1 and sizes * self.m <= PER_EXAMPLE_LIMIT
@@ -514,6 +515,7 @@ class _Run:
         why[left] = KINK
         if not self.s.complex:
             self._grow(name, self.units(entries, structure), est, err, step, why, per)
+        self.steps[name] = step
         return est, err, why, per
 
     def _grow(self, name, units, est, err, step, why, per):
@@ -626,7 +628,7 @@ class _Run:
             if per is not None:
                 per[n] = p.reshape((self.m,) + shape)
         return NumericResult(grads, bounds, reasons, self.evaluations, self.s.name, self.precision,
-                             self.size0, per, dict(self.classes))
+                             self.size0, per, dict(self.classes), dict(self.steps))
 
 
 def _agrees(total, target, bound, size):

@@ -21,20 +21,23 @@ import numpy as np
 from .report import Entry, ParameterCheck
 
 __all__ = ["compare_arrays", "compare_directional", "relative_error", "undecided", "WORST",
-           "REASONS", "KINK", "UNDEFINED", "NOT_FINITE", "SWAMPED", "NOT_SAMPLED", "ESTIMATE"]
+           "REASONS", "KINK", "UNDEFINED", "NOT_FINITE", "SWAMPED", "NOT_SAMPLED", "ESTIMATE",
+           "NOISY"]
 
 #: how many of the worst entries a report keeps per array
 WORST = 5
 
 #: why an entry is not decided, as codes in a uint8 array per parameter (0: it is decided)
-KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED, ESTIMATE = 1, 2, 3, 4, 5, 6
+KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED, ESTIMATE, NOISY = 1, 2, 3, 4, 5, 6, 7
 REASONS = {KINK: "a kink or a jump in a derivative within the numeric steps",
            UNDEFINED: "the gradient is not defined there (a unit at its kink)",
            NOT_FINITE: "a value or its error bound is not finite",
            SWAMPED: "the rounding bound reaches the size of the gradient",
            NOT_SAMPLED: "not among the sampled entries",
            ESTIMATE: "the finite-difference error estimate does not hold (the exact complex "
-                     "step agrees with the code)"}
+                     "step agrees with the code)",
+           NOISY: "the rounding measured at nearby points reaches the difference (code that "
+                  "amplifies its rounding, a saturated unit: checks.nearby)"}
 
 
 def no_reasons(shape):

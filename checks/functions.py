@@ -19,16 +19,19 @@ the gradient came back in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..backprop import Parameter
 from .blackbox import Target, complex_safe, directional, numeric
-from .compare import KINK, REASONS, SWAMPED, compare_directional
+from .compare import KINK, NOISY, REASONS, SWAMPED, compare_directional, undecided
 from .differentiate import EPS
 from .heap import keep_freed_memory
 from .layers import InProcessLayer, moved_values
+from .nearby import Nearby, looked_again
 from .readers import singletons_apart
 from .rounding import FLOAT64, PRECISIONS, gamma
 from .sources import float32_valued, precision_of
@@ -70,28 +73,56 @@ def _scalar(value, what):
     return v.reshape(())[()]
 
 
-def _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise):
+@dataclass(frozen=True)
+class Sizes:
+    """What the tolerance model reads beyond the gradients: ``loss``, the size of the terms L
+    sums; ``scales``, each array's size (root-mean-square); ``noise``, how far the code's
+    gradient moves under ``jiggle`` (``rounding_noise``); ``products``, for a layer, the largest
+    term a backward can build from dout and another input (``products``)."""
+
+    loss: float
+    scales: dict
+    noise: dict
+    products: dict = field(default_factory=dict)
+
+    def share(self, p):
+        """The loss's share per entry of ``p``: size / (scale n)."""
+        return self.loss / (self.scales[p.name] * max(p.size, 1))
+
+
+def products(douts, base, names):
+    """name -> max |dout| times the largest entry of any other input (at least 1): the size of
+    a backward's terms.  A layer's backward multiplies dout by local derivatives and by the other
+    inputs (dW = x^T delta, dx = delta W^T, an LSTM's gates by its cell), and a saturating unit's
+    local derivative, 1 - tanh^2 or s (1 - s) computed from its output, is at most 1 and keeps
+    only an absolute accuracy of a few units of 1: its rounding reaches the gradient at that
+    size, however small the gradient itself (a gate at a pre-activation of 1e3 gives a gradient
+    of 1e-13 with an error of 20%)."""
+    top = max((float(np.max(np.abs(d), initial=0.0)) for d in douts), default=0.0)
+    largest = {n: float(np.max(np.abs(base[n]), initial=0.0)) for n in names}
+    return {n: top * max([1.0] + [v for m, v in largest.items() if m != n]) for n in names}
+
+
+def _tolerance(params, analytic, numeric_side, K, precision, sizes):
     """The stated model (see the module docstring): each entry a sum of at most K terms, none
-    larger than S, the largest entry of its array or of the true gradient, or than the loss's
-    share per input, size / (scale n): a correct backward may cancel terms that large (a batch
-    norm over two examples, a saturated LSTM gate's 1 - tanh^2) down to a far smaller result.
-    Plus 8 times the code's own rounding noise as measured (``noise``, see ``rounding_noise``),
-    up to sqrt(u) of the loss's share per input."""
+    larger than S, the largest entry of its array or of the true gradient, the loss's share per
+    input, size / (scale n) (a correct backward may cancel terms that large: a batch norm over
+    two examples), or, for a layer, the terms dout makes with the other inputs
+    (``products``: a saturated gate's 1 - tanh^2).  Plus 8 times the code's own rounding
+    noise as measured (``noise``, see ``rounding_noise``), up to sqrt(u) of the loss's share
+    per input."""
     u = precision.eps
     tol = {}
-    # the loss's share per input is capped at the largest true gradient entry of any array: it
-    # stands for terms a backward may cancel, which are no larger than the gradients it computes
-    top = max(float(np.max(np.abs(g), initial=0.0)) for g in numeric_side.gradient.values())
     for p in params:
+        share = sizes.share(p)
         S = max(float(np.max(np.abs(numeric_side.gradient[p.name]), initial=0.0)),
                 float(np.nanmax(np.abs(np.where(np.isfinite(analytic[p.name]),
                                                 analytic[p.name], 0)), initial=0.0)),
-                size / (scales[p.name] * max(p.size, 1)))
-        share = size / (scales[p.name] * max(p.size, 1))
+                share, sizes.products.get(p.name, 0.0))
         tol[p.name] = (numeric_side.error_bound[p.name] + 2 * gamma(K, u) * S
                        + 8 * u * np.abs(numeric_side.gradient[p.name])
                        + 2 * gamma(K, EPS) * S  # the numeric side's own sums
-                       + min(8 * noise.get(p.name, 0.0), np.sqrt(u) * share))
+                       + min(8 * sizes.noise.get(p.name, 0.0), np.sqrt(u) * share))
     return tol
 
 
@@ -137,13 +168,20 @@ def uninformative(params, analytic, numeric_side, narrow=True):
     return out
 
 
-def _report(name, params, analytic, numeric_side, K, evidence, size, scales, noise, notes=()):
+def _report(name, params, analytic, numeric_side, K, evidence, sizes, notes=(), nearby=None):
     # the gradient is judged at the narrowest of the precisions its dtypes show and the one its
     # code's evaluations round at (float32 inputs make float64 code compute in float32)
     precision = max(precision_of(list(analytic.values())), numeric_side.precision,
                     key=lambda p: p.eps)
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
-    tol = _tolerance(params, analytic, numeric_side, K, precision, size, scales, noise)
+    tol = _tolerance(params, analytic, numeric_side, K, precision, sizes)
+    narrow = precision is not FLOAT64
+    reasons = {n: undecided(numeric_side.gradient[n], tol[n], r, narrow, analytic[n])
+               for n, r in uninformative(params, analytic, numeric_side, narrow).items()}
+    looked = 0
+    if nearby is not None:  # a disagreement must stand at nearby points too (checks.nearby)
+        cap = {p.name: np.sqrt(precision.eps) * sizes.share(p) for p in params}
+        reasons, looked = looked_again(nearby, analytic, numeric_side.gradient, tol, reasons, cap)
     notes = list(notes)
     kinks = sum(int(np.count_nonzero(r == KINK)) for r in numeric_side.reasons.values())
     if kinks:
@@ -156,16 +194,21 @@ def _report(name, params, analytic, numeric_side, K, evidence, size, scales, noi
     if zero and precision is FLOAT64:
         notes.append(f"the true gradient of {', '.join(zero)} is zero to rounding on these inputs, "
                      "so the check says little about them: try other inputs")
-    return verdict(params, analytic, numeric_side.gradient, tol,
-                   uninformative(params, analytic, numeric_side, precision is not FLOAT64),
+    noisy = sum(int(np.count_nonzero(r == NOISY)) for r in reasons.values())
+    if noisy:
+        notes.append(f"{noisy} entries not decided: they disagree by less than the rounding "
+                     "measured at nearby points, where the code (or its forward, which the "
+                     "numeric side runs) amplifies its own rounding; a wrong gradient stays wrong "
+                     "from point to point, and none of these did")
+    return verdict(params, analytic, numeric_side.gradient, tol, reasons,
                    notes=notes, evidence=evidence, target=name,
                    method=numeric_side.method, mode="full",
-                   evaluations=numeric_side.evaluations,
+                   evaluations=numeric_side.evaluations + looked,
                    network=", ".join(f"{p.name} {p.shape}" for p in params),
                    precision=precision.name)
 
 
-def _fast_report(name, params, analytic, side, K, size, scales, noise, notes=()):
+def _fast_report(name, params, analytic, side, K, sizes, notes=()):
     """The fast mode's ``Report``: each array's gradient along FAST_DIRECTIONS random unit
     directions v against the numeric d/dt L(x + t v).
 
@@ -179,7 +222,7 @@ def _fast_report(name, params, analytic, side, K, size, scales, noise, notes=())
     precision = max(precision_of(list(analytic.values())), side.precision, key=lambda p: p.eps)
     analytic = {n: np.asarray(a, dtype=float) for n, a in analytic.items()}
     stand_in = _StandIn({n: np.where(np.isfinite(a), a, 0.0) for n, a in analytic.items()})
-    tol = _tolerance(params, analytic, stand_in, K, precision, size, scales, noise)
+    tol = _tolerance(params, analytic, stand_in, K, precision, sizes)
     checks = [_fast_check(p, analytic, side, tol) for p in params]
     if not any(c.checked for c in checks):
         raise Undecidable("nothing could be decided (every direction's steps cross a kink): no "
@@ -412,12 +455,37 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0, 
         finally:
             live.restore()
     scales = {n: target.scale(n) for n in names}
-    size = abs(float(np.real(_scalar(_loss_of(result, grad), "f"))))
     if mode == "fast":
+        size = abs(float(np.real(_scalar(_loss_of(result, grad), "f"))))
         return _fast_report(getattr(f, "__name__", "f"), records, analytic, numeric_side,
-                            target.terms, size, scales, noise, shape_notes)
+                            target.terms, Sizes(size, scales, noise), shape_notes)
     return _report(getattr(f, "__name__", "f"), records, analytic, numeric_side, target.terms,
-                   dict(inputs=live.saved), numeric_side.size, scales, noise, shape_notes)
+                   dict(inputs=live.saved), Sizes(numeric_side.size, scales, noise), shape_notes,
+                   _nearby_function(target, live, f, grad, records, params, numeric_side, seed))
+
+
+def _nearby_function(target, live, f, grad, records, params, numeric_side, seed):
+    """``check_function``'s ``Nearby``: f's loss and gradient at moved arrays, each call under
+    the check's guards and followed by the arrays' exact restoration."""
+    names = tuple(p.name for p in records)
+
+    def restored(fn):
+        def call(*args):
+            with np.errstate(all="ignore"), _state_kept():
+                try:
+                    return fn(*args)
+                finally:
+                    live.restore()
+        return call
+
+    def gradient_at(move):
+        live.put(move)
+        g = f()[1] if grad is None else grad()
+        return _check_shapes(records, _grads_like(names, params, g, "the gradient"),
+                             "the gradient")
+
+    return Nearby(dataclasses.replace(target, losses=restored(target.losses)),
+                  restored(gradient_at), numeric_side, seed)
 
 
 def _each_call_kept(fn):
@@ -516,16 +584,23 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="fu
                     grouped=lambda moves, grouping: code.losses(moves, douts, grouping),
                     outputs=sum(o.size for o in outs), examples=_examples(outs) if m else None)
     rng = np.random.default_rng(seed)
-    size = float(sum(np.sum(np.abs(o * d)) for o, d in zip(outs, douts)))
+    sizes = Sizes(float(sum(np.sum(np.abs(o * d)) for o, d in zip(outs, douts))),
+                  {n: target.scale(n) for n in code.names}, noise,
+                  products(douts, code.base, code.names))
     if mode == "fast":
         return _fast_report(name, records, analytic, directional(target, method, rng,
                                                                  FAST_DIRECTIONS),
-                            K, size, {n: target.scale(n) for n in code.names}, noise, shape_notes)
+                            K, sizes, shape_notes)
     numeric_side = numeric(target, method, sample, rng)
     per_example = _per_example(code, douts, numeric_side, sample, seed, K) if m and m > 1 else None
+
+    def gradient_at(move):
+        return _check_shapes(records, dict(zip(code.names, code.backward(douts, move))),
+                             "backward")
+
     return _report(name, records, analytic, numeric_side, K,
-                   dict(m=m, per_example=per_example, inputs=code.base), size,
-                   {n: target.scale(n) for n in code.names}, noise, shape_notes)
+                   dict(m=m, per_example=per_example, inputs=code.base), sizes, shape_notes,
+                   Nearby(target, gradient_at, numeric_side, seed))
 
 
 def _evaluated_at(outs, inputs):

@@ -1008,6 +1008,7 @@ class Recorder:
         self.threshold = threshold
         self.unit = unit            # the code's rounding unit: noise around a zero is a few of it
         self.wrong = None           # name -> boolean mask of the entries the bug changed
+        self.beyond_rounding = set()  # the arrays it changed beyond the floor, however little
         self.good = None            # name -> the correct backward's gradient
 
     def record(self, names, correct, buggy):
@@ -1030,6 +1031,8 @@ class Recorder:
             mask = (diff > self.threshold * scale) & (diff > floor)
             if scale > 0 and mask.any():
                 self.wrong[n] = mask
+            if np.any(diff > floor):
+                self.beyond_rounding.add(n)
 
 
 def _as_tuple(g):
@@ -1218,27 +1221,33 @@ def classify(case, report=None, error=None, recorder=None):
     elif error is not None:
         cat, why = "REFUSAL", f"{type(error).__name__}: {error}"
     else:
-        wrong = {} if case.correct or recorder is None or recorder.wrong is None else recorder.wrong
-        failing = set(report.failing)
-        if not wrong:
-            inactive = "" if case.correct else " (the bug changes nothing here: judged as correct)"
-            cat = "ok" if report.passed else "FALSE_ALARM"
-            why = ("passed" if report.passed else f"correct code failed on {sorted(failing)}") + inactive
-        elif report.passed:
-            cat, why = _passed_bug(spec, report, wrong, recorder, R)
-        else:
-            expected = set(wrong)
-            if failing - expected or not failing & expected:
-                cat = "MISNAMED"
-                why = f"failing {sorted(failing)}, the bug changed {sorted(expected)}"
-            elif failing < expected:
-                cat = "PARTIAL"
-                why = f"failing {sorted(failing)}, the bug changed {sorted(expected)}"
-            else:
-                cat, why = "ok", f"failed on {sorted(failing)} as it should"
+        cat, why = _judged(case, report, recorder, spec, R)
     if R.undefined:
         return "UNDEFINED", f"{cat}: {why}"
     return cat, why
+
+
+def _judged(case, report, recorder, spec, R):
+    """(category, why) of a case the check gave a report for."""
+    wrong = {} if case.correct or recorder is None or recorder.wrong is None else recorder.wrong
+    failing = set(report.failing)
+    small = set() if case.correct or recorder is None else recorder.beyond_rounding
+    if not wrong and failing and failing <= small:
+        # a bug below the harness's threshold, caught all the same: not a false alarm
+        return "ok", (f"failed on {sorted(failing)}, which the bug changed by less than the "
+                      "threshold but beyond rounding")
+    if not wrong:
+        inactive = "" if case.correct else " (the bug changes nothing here: judged as correct)"
+        cat = "ok" if report.passed else "FALSE_ALARM"
+        return cat, ("passed" if report.passed else f"correct code failed on {sorted(failing)}") + inactive
+    if report.passed:
+        return _passed_bug(spec, report, wrong, recorder, R)
+    expected = set(wrong)
+    if failing - expected - small or not failing & expected:
+        return "MISNAMED", f"failing {sorted(failing)}, the bug changed {sorted(expected)}"
+    if failing < expected:
+        return "PARTIAL", f"failing {sorted(failing)}, the bug changed {sorted(expected)}"
+    return "ok", f"failed on {sorted(failing)} as it should"
 
 
 def run_case(case, cap=30.0):
