@@ -184,15 +184,26 @@ def rule_l2(ev, p):
     if ev.net is None:
         return _extra_multiple(ev, p, W)
     if p.kind == "bias":
-        diff = ev.analytic[p.name] - ev.numeric[p.name]
-        c = fit_factor(diff, W)
-        if c is None or abs(c) < 1e-12 or np.count_nonzero(W) < 2 or not ev.fits(
-                p.name, ev.numeric[p.name] + c * W, 2.0):
-            return None
-        also = (f" (c = {c / (2 * ev.net.l2):.6g} times 2 l2)" if ev.net.l2 else "")
-        return Finding(p.name, "l2_bias", f"{p.name} carries an extra {c:.6g} times itself{also}: a "
-                       "weight decay applied to the biases too, where the L2 term covers the "
-                       "weights only", f"{c:.6g}")
+        return _l2_on_bias(ev, p, W)
+    return _l2_on_weight(ev, p, W)
+
+
+def _l2_on_bias(ev, p, W):
+    """A bias whose gradient carries c times itself: weight decay applied to the biases too."""
+    diff = ev.analytic[p.name] - ev.numeric[p.name]
+    c = fit_factor(diff, W)
+    if c is None or abs(c) < 1e-12 or np.count_nonzero(W) < 2 or not ev.fits(
+            p.name, ev.numeric[p.name] + c * W, 2.0):
+        return None
+    also = (f" (c = {c / (2 * ev.net.l2):.6g} times 2 l2)" if ev.net.l2 else "")
+    return Finding(p.name, "l2_bias", f"{p.name} carries an extra {c:.6g} times itself{also}: a "
+                   "weight decay applied to the biases too, where the L2 term covers the "
+                   "weights only", f"{c:.6g}")
+
+
+def _l2_on_weight(ev, p, W):
+    """A weight whose gradient carries c W: the L2 term missing, with the wrong factor, or one
+    the config does not declare."""
     diff = ev.analytic[p.name] - ev.numeric[p.name]
     c = fit_factor(diff, W)
     if c is None or abs(c) < 1e-12 or not ev.fits(p.name, ev.numeric[p.name] + c * W, 2.0):
@@ -202,18 +213,18 @@ def rule_l2(ev, p):
         return None  # any c fits one or two entries
     with np.errstate(over="ignore", divide="ignore"):
         ratio = c / (2 * l2) if l2 else np.nan
-    if np.isfinite(ratio):
-        if abs(ratio + 1) < 1e-6:
-            return Finding(p.name, "l2", f"{p.name} misses the L2 term 2 l2 W exactly: the code's "
-                           "cost has no L2 term (set l2 = 0 to check it as written) or it forgot "
-                           "to add 2 * l2 * W to the gradient", "-1")
-        named = name_constant(ratio + 1) or f"{ratio + 1:.6g}"
-        return Finding(p.name, "l2", f"{p.name} carries the L2 term {named} times over (its "
-                       f"derivative is 2 l2 W = {2 * l2:g} W): check the factor of l2 in the "
-                       "gradient and in the config", named)
-    return Finding(p.name, "l2", f"{p.name} carries an extra {c:.6g} W: an L2 term with "
-                   f"l2 = {c / 2:.6g} that the config does not declare (set l2 = {c / 2:.6g} if "
-                   "the code's cost has it)", f"{c:.6g}")
+    if not np.isfinite(ratio):
+        return Finding(p.name, "l2", f"{p.name} carries an extra {c:.6g} W: an L2 term with "
+                       f"l2 = {c / 2:.6g} that the config does not declare (set l2 = {c / 2:.6g} "
+                       "if the code's cost has it)", f"{c:.6g}")
+    if abs(ratio + 1) < 1e-6:
+        return Finding(p.name, "l2", f"{p.name} misses the L2 term 2 l2 W exactly: the code's "
+                       "cost has no L2 term (set l2 = 0 to check it as written) or it forgot "
+                       "to add 2 * l2 * W to the gradient", "-1")
+    named = name_constant(ratio + 1) or f"{ratio + 1:.6g}"
+    return Finding(p.name, "l2", f"{p.name} carries the L2 term {named} times over (its "
+                   f"derivative is 2 l2 W = {2 * l2:g} W): check the factor of l2 in the "
+                   "gradient and in the config", named)
 
 
 def _extra_multiple(ev, p, W):
