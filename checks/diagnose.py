@@ -137,8 +137,19 @@ def rule_factor(ev, p):
     if named == "-1":
         return Finding(p.name, "factor", f"{p.name} is the true gradient with its sign flipped "
                        "(the ascent direction: y - a where a - y is meant)", "-1")
-    what = f"exactly {named} times" if named else f"{k:.6g} times"
-    return Finding(p.name, "factor", f"{p.name} is {what} the true gradient", named or f"{k:.6g}")
+    what = f"exactly {named} times" if named else f"{digits(k)} times"
+    return Finding(p.name, "factor", f"{p.name} is {what} the true gradient", named or digits(k))
+
+
+def digits(k):
+    """k to 6 significant digits, or as many more as it takes to tell it from the round number
+    those show: a gradient 1.0000001 times the truth is not "1 times" it."""
+    rough = float(f"{k:.2g}")
+    for d in (6, 9, 12, 17):
+        text = f"{k:.{d}g}"
+        if abs(float(text) - k) <= 0.1 * abs(k - rough):
+            return text
+    return text
 
 
 def _l2_term(ev, p):

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backprop import Parameter
-from .blackbox import Target, complex_safe, directional, numeric
+from .blackbox import Target, _nudge, complex_safe, directional, numeric
 from .compare import KINK, NOISY, REASONS, SWAMPED, compare_directional, undecided
 from .differentiate import EPS
 from .heap import keep_freed_memory
-from .layers import InProcessLayer, moved_values
+from .layers import Grouping, InProcessLayer, moved_values
 from .nearby import Nearby, looked_again
 from .readers import singletons_apart
 from .rounding import FLOAT64, PRECISIONS, gamma
@@ -439,9 +439,11 @@ def check_function(f, params, grad=None, *, method="auto", sample=None, seed=0, 
                         _grads_like(names, params, analytic, "the gradient").items()}
             shape_notes = []
             analytic = _check_shapes(records, analytic, "the gradient", shape_notes)
+            loss0 = _scalar(_loss_of(result, grad), "f")
             target = Target(names, live.saved, losses, sum(a.size for a in live.saved.values()),
-                            _evaluated_at([np.asarray(_loss_of(result, grad), dtype=float)]
-                                          + list(analytic.values()), list(live.saved.values())))
+                            _evaluated_at([np.asarray(loss0, dtype=float)] + list(analytic.values()),
+                                          list(live.saved.values()),
+                                          lambda: losses([_nudged(live.saved)])[0][0] == loss0))
             rng = np.random.default_rng(seed)
             if method == "complex_step" and not complex_safe(target, rng):
                 raise ValueError("f is not complex-safe (a complex step through it does not give "
@@ -580,7 +582,8 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="fu
     K = sum(a.size for a in code.base.values()) + sum(o.size for o in outs)
     m = _batch(outs)
     target = Target(code.names, code.base, lambda moves: code.losses(moves, douts), K,
-                    _evaluated_at(outs, list(code.base.values())),
+                    _evaluated_at(outs, list(code.base.values()),
+                                  lambda: _outputs_unmoved(code, douts, sum(o.size for o in outs))),
                     grouped=lambda moves, grouping: code.losses(moves, douts, grouping),
                     outputs=sum(o.size for o in outs), examples=_examples(outs) if m else None)
     rng = np.random.default_rng(seed)
@@ -603,14 +606,34 @@ def check_layer_code(code, name, *, method="auto", sample=None, seed=0, mode="fu
                    Nearby(target, gradient_at, numeric_side, seed))
 
 
-def _evaluated_at(outs, inputs):
-    """The precision a layer's evaluations round at, from what the dtypes show, or float32
-    where float64 outputs all hold float32 numbers (code that casts to float32 inside and back:
-    its outputs round at float32's unit, whatever their dtype says)."""
-    shown = precision_of(outs + inputs)
-    if shown is FLOAT64 and float32_valued(outs):
+def _evaluated_at(values, inputs, unmoved):
+    """The precision the code's evaluations round at: what the dtypes show, or float32 where
+    the float64 values it returned (outputs, or loss and gradient) are all float32 numbers and
+    moving every input within its float32 rounding leaves them where they were (``unmoved()``,
+    evaluated only then): code that casts to float32 inside and hands back float64.  The values
+    alone decide nothing (round inputs give float32 numbers in float64 code too), and neither
+    does the move alone (a layer saturated everywhere does not move in float64 either); together
+    they do: float64 code that a move that small cannot change is saturated everywhere, and its
+    non-integer values, exp(-71) say, then carry float64's bits (a float32 number by chance with
+    probability 2^-29 each)."""
+    shown = precision_of(values + inputs)
+    if shown is FLOAT64 and float32_valued(values, enough=1) and unmoved():
         return PRECISIONS["float32"]
     return shown
+
+
+def _nudged(arrays):
+    """The move of every entry within its float32 rounding (``blackbox._nudge``)."""
+    return {n: (np.arange(a.size), (_nudge(a) - np.asarray(a, dtype=float)).ravel())
+            for n, a in arrays.items()}
+
+
+def _outputs_unmoved(code, douts, outputs):
+    """Whether the nudge (``_nudged``) leaves every output of the layer bitwise where it was."""
+    one = Grouping(np.arange(outputs, dtype=np.int64)[None, :], np.zeros(1, dtype=np.int64),
+                   outputs)
+    _, sizes = code.losses([_nudged(code.base)], douts, one)
+    return not np.any(sizes)
 
 
 def _batch(outs):
