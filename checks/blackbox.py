@@ -392,19 +392,19 @@ class _Run:
         probe is a complex step with random weights, and an output changed when its imaginary
         part is not 0 (the real parts of a complex evaluation may differ from the real one's in
         their last bits, so they say nothing)."""
-        target, rng = self.target, self.rng
-        reach = {}
+        target = self.target
+        reach, slabs = {}, {}
         for n in {p.name for p in probes}:
             a = np.abs(np.asarray(target.arrays[n], dtype=float).ravel())
             reach[n] = (1j * COMPLEX_STEP * np.ones(a.size) if self.s.complex else
                         PROBE_REACH * self.s.step(a, target.scale(n), self.eps))
-        where = {n: np.indices(target.arrays[n].shape).reshape(target.arrays[n].ndim, -1)
-                 for n in reach}
-        moves = []
-        for p in probes:
-            index = p.entries(where[p.name], parts[p.name])
-            weight = rng.uniform(1, 2, index.size) * (2 * rng.integers(0, 2, index.size) - 1)
-            moves.append({p.name: (index, reach[p.name][index] * weight)})
+            slabs[n] = _slabs(target.arrays[n].shape, parts[n])
+        indices = [slabs[p.name][p.axis][p.partition][p.part] for p in probes]
+        weights = _probe_weights(self.rng, [i.size for i in indices])
+        moves, start = [], 0
+        for p, index in zip(probes, indices):
+            moves.append({p.name: (index, reach[p.name][index] * weights[start:start + index.size])})
+            start += index.size
         labels = np.arange(target.outputs, dtype=np.int64)[None, :]
         diffs, sizes = target.split(moves, labels, np.zeros(len(moves), dtype=np.int64),
                                     target.outputs)
@@ -417,12 +417,25 @@ class _Run:
         """The units of one input: its classes where its structure groups anything, else one
         entry each."""
         if structure is None or structure.count >= entries.size:
-            return [Unit(np.array([k])) for k in entries]
-        cls = structure.classes()[entries]
+            return [Unit(entries[k:k + 1]) for k in range(entries.size)]
+        every = structure.classes()
+        cls = every[entries]
+        order = np.argsort(cls, kind="stable")
+        classes, starts, counts = np.unique(cls[order], return_index=True, return_counts=True)
+        grouped = entries[order]
+        # each member's position + 1 within its class (0: not a member), over the whole input
+        position = np.zeros(every.size, dtype=np.int64)
+        position[grouped] = np.arange(grouped.size) - np.repeat(starts, counts) + 1
         out = []
-        for c in np.unique(cls):
-            members = entries[cls == c]
-            out.append(Unit(members, structure.labels(int(c), members)))
+        outputs = max(self.target.outputs, 1)
+        chunk = max(1, (1 << 20) // outputs)
+        for k in range(0, classes.size, chunk):
+            part = classes[k:k + chunk]
+            owner = structure.owners(part)
+            safe = np.maximum(owner, 0)
+            labels = np.where((owner >= 0) & (every[safe] == part[:, None]), position[safe], 0)
+            out += [Unit(grouped[starts[k + j]:starts[k + j] + counts[k + j]], labels[j])
+                    for j in range(part.size)]
         return out
 
     # -- the evaluations -------------------------------------------------------------------------
@@ -629,6 +642,54 @@ class _Run:
                 per[n] = p.reshape((self.m,) + shape)
         return NumericResult(grads, bounds, reasons, self.evaluations, self.s.name, self.precision,
                              self.size0, per, dict(self.classes), dict(self.steps))
+
+
+def _probe_weights(rng, sizes):
+    """The probes' random weights, concatenated: for each probe of n entries, in turn,
+    ``rng.uniform(1, 2, n) * (2 * rng.integers(0, 2, n) - 1)``, the very numbers those calls
+    give (the stream the structure was found with), drawn at once from PCG64's raw words: a
+    uniform takes a word, (w >> 11) 2^-53; an integer in {0, 1} takes the top bit of the next
+    32-bit half, halves taken low then high and a high one left over kept for the next draw."""
+    bits = rng.bit_generator
+    if type(bits).__name__ != "PCG64":
+        return np.concatenate([rng.uniform(1, 2, n) * (2 * rng.integers(0, 2, n) - 1)
+                               for n in sizes] or [np.zeros(0)])
+    state = bits.state
+    has, counts = bool(state["has_uint32"]), []
+    for n in sizes:
+        half = n - (has and n > 0)              # halves this probe takes from new words
+        counts += [n, (half + 1) // 2]
+        has = (has and n == 0) or half % 2 == 1
+    raw = bits.random_raw(sum(counts))
+    double = np.repeat(np.tile([True, False], len(sizes)), counts)
+    words = raw[~double]
+    halves = np.empty(2 * words.size, dtype=np.uint64)
+    halves[0::2], halves[1::2] = words & np.uint64(0xFFFFFFFF), words >> np.uint64(32)
+    if state["has_uint32"]:
+        halves = np.concatenate([np.array([state["uinteger"]], dtype=np.uint64), halves])
+    total = sum(sizes)
+    state = bits.state
+    state["has_uint32"] = int(halves.size > total)
+    if halves.size > total:
+        state["uinteger"] = int(halves[total])
+    bits.state = state
+    sign = (halves[:total] >> np.uint64(31)).astype(np.int64)
+    return (1.0 + (raw[double] >> np.uint64(11)) * 2.0 ** -53) * (2 * sign - 1)
+
+
+def _slabs(shape, parts):
+    """[axis][partition][part] -> the flat indices (sorted) of the entries of that slab
+    (``Probe.entries`` for every probe of an input at once)."""
+    where = np.indices(shape).reshape(len(shape), -1)
+    out = []
+    for axis, partitions in enumerate(parts):
+        out.append([])
+        for partition in partitions:
+            of = partition[where[axis]]
+            order = np.argsort(of, kind="stable")
+            bounds = np.searchsorted(of[order], np.arange(int(partition.max()) + 2))
+            out[-1].append([order[bounds[v]:bounds[v + 1]] for v in range(bounds.size - 1)])
+    return out
 
 
 def _agrees(total, target, bound, size):

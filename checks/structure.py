@@ -150,6 +150,21 @@ class Structure:
                 cls = cls * axis.colours + axis.colour[index[a]]
         return cls
 
+    def owners(self, classes):
+        """(len(classes), outputs) int64: the flat index of each output's owner in each class of
+        ``classes``, -1 where it has none (``labels`` for many classes at once)."""
+        rest = np.asarray(classes, dtype=np.int64)
+        colours = [None] * len(self.axes)
+        for a in reversed(range(len(self.axes))):
+            if self.axes[a] is not None:
+                rest, colours[a] = np.divmod(rest, self.axes[a].colours)
+        owner, valid = 0, True
+        for n, axis, c in zip(self.shape, self.axes, colours):
+            own = 0 if axis is None else axis.owner[c]
+            valid = valid & (own >= 0)
+            owner = owner * n + np.maximum(own, 0)
+        return np.where(valid, owner, -1).astype(np.int64)
+
     def labels(self, cls, members):
         """(outputs,) int64: 1 + the position in ``members`` (flat indices, sorted) of each output's
         owner in class ``cls``, 0 where the owner is not a member or there is none."""
