@@ -183,11 +183,19 @@ def _precision(target):
     """(the precision, the evaluations it took, (L, size) at the base where it was evaluated)."""
     if target.precision is not FLOAT64:
         return target.precision, 0, None
-    inside = {n: (np.arange(a.size), (_nudge(a) - a).ravel()) for n, a in target.arrays.items()}
+    # every array at once (the moves are entrywise): one flat vector, split back per array
+    names = list(target.arrays)
+    flat = np.concatenate([np.asarray(target.arrays[n], dtype=float).ravel() for n in names])
+    ends = np.cumsum([target.arrays[n].size for n in names]).tolist()
+    every = [np.arange(target.arrays[n].size) for n in names]
+
+    def move(moved):
+        return {n: (i, d) for n, i, d in zip(names, every, np.split(moved - flat, ends[:-1]))}
+
+    inside = move(_nudge(flat))
     if not any(np.any(d) for _, d in inside.values()):
         return FLOAT64, 0, None
-    seen = [{n: (np.arange(a.size), (_seen(a, k) - a).ravel()) for n, a in target.arrays.items()}
-            for k in SEEN_UNITS]
+    seen = [move(_seen(flat, k)) for k in SEEN_UNITS]
     base, (moved, _), *visible = target.at([{}, inside, *seen])
     blind = base[0] == moved and np.isfinite(base[0]) and _float64_would_see(base, visible)
     return (FLOAT32 if blind else FLOAT64), 2 + len(seen), base

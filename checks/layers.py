@@ -151,10 +151,18 @@ class InProcessLayer:
         self._where = {n: i for i, n in zip(self.positions, self.names)}
         self._complex_base = None
         self._flat0 = None
+        self._kinds = None
 
     def _args(self, values):
-        return [values[self._slot[i]].copy() if i in self._slot else _fresh(v)
-                for i, v in enumerate(self.inputs)]
+        """The forward's arguments at ``values`` (name -> array), what each needs worked out once
+        per layer: a differentiated input copied, an immutable one passed as it is, any other a
+        fresh copy (``_fresh``)."""
+        if self._kinds is None:
+            self._kinds = [(0, self._slot[i]) if i in self._slot else
+                           ((1, v) if isinstance(v, _IMMUTABLE) else (2, v))
+                           for i, v in enumerate(self.inputs)]
+        return [values[v].copy() if k == 0 else v if k == 1 else _fresh(v)
+                for k, v in self._kinds]
 
     def _run(self, values):
         return self.forward(*self._args(values))
@@ -164,28 +172,32 @@ class InProcessLayer:
         return outputs_of(self._run(values))[0]
 
     def base_outputs(self):
-        """The forward's outputs at the base inputs (a fresh call each time)."""
-        return self.outputs(self.base)
+        """The forward's outputs at the base inputs (a fresh call each time; the first one's are
+        kept, as copies, for the losses' base)."""
+        outs = self.outputs(self.base)
+        if self._flat0 is None:
+            flat = np.concatenate([np.ravel(o) for o in outs]).astype(float)
+            self._flat0 = (flat, [o.shape for o in outs], np.abs(flat))
+        return outs
 
     def _base_flat(self):
         """(the base outputs flattened into one float vector, their shapes, |that vector|)."""
         if self._flat0 is None:
-            outs = self.base_outputs()
-            flat = np.concatenate([np.ravel(o) for o in outs]).astype(float)
-            self._flat0 = (flat, [o.shape for o in outs], np.abs(flat))
+            self.base_outputs()
         return self._flat0
 
     def _moved_args(self, move):
         """The forward's arguments at the base plus ``move``: every array a fresh copy, the moved
         ones written; every array complex where the move is (``moved_values``)."""
-        if any(d.dtype.kind == "c" for _, d in move.values()):
+        move = [(name, np.asarray(index), np.asarray(delta)) for name, (index, delta) in move.items()]
+        if any(d.dtype.kind == "c" for _, _, d in move):
             if self._complex_base is None:
                 self._complex_base = {n: a.astype(np.result_type(a, np.complex64))
                                       for n, a in self.base.items()}
             args = self._args(self._complex_base)
         else:
             args = self._args(self.base)
-        for name, (index, delta) in move.items():
+        for name, index, delta in move:
             args[self._where[name]].reshape(-1)[index] += delta
         return args
 
@@ -208,8 +220,7 @@ class InProcessLayer:
         d = np.concatenate([np.ravel(x) for x in douts]).astype(float)
         if grouping is not None:
             grouping.validate(len(moves), o0.size)
-        outs = self._evaluate([{n: (np.asarray(i), np.asarray(v)) for n, (i, v) in m.items()}
-                               for m in moves], shapes)
+        outs = self._evaluate(moves, shapes)
         sums = _Sums(o0, d, abs0)
         if grouping is None:
             return [pair for block in _blocks(outs, o0.size) for pair in sums.totals(block)]
@@ -224,7 +235,7 @@ class InProcessLayer:
         batch (``usercode.guarded``: stdout to stderr, warnings recorded, numpy's state restored),
         its error state restored after every call that changed it."""
         outs = []
-        fn, shown = self.forward.fn, printable(name_of(self.forward.fn), 200)
+        fn = self.forward.fn
         with guarded(self.forward.warnings):
             err = np.geterr()
             for move in moves:
@@ -234,7 +245,7 @@ class InProcessLayer:
                 except BaseException as e:
                     if isinstance(e, KeyboardInterrupt):
                         raise
-                    raise PluginError(f"{shown} raised {describe(e)}") from None
+                    raise PluginError(f"{printable(name_of(fn), 200)} raised {describe(e)}") from None
                 if np.geterr() != err:
                     np.seterr(**err)
                 outs.append(_flat_outputs(result, shapes))
@@ -250,6 +261,9 @@ class InProcessLayer:
 
 def _flat_outputs(result, shapes):
     """The outputs of one call as one flat vector, after checking they have the base's shapes."""
+    if (type(result) is tuple and len(result) == 2 and type(result[0]) is np.ndarray
+            and len(shapes) == 1 and result[0].shape == shapes[0]):
+        return result[0].ravel()      # (out, cache), out as at the base: what the rest gives
     outs = outputs_of(result)[0]
     if [o.shape for o in outs] != shapes:
         raise ValueError(f"forward's outputs change shape with its inputs' values: "

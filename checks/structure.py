@@ -30,6 +30,7 @@ the entries read from the classes do not reproduce.
 from __future__ import annotations
 
 import math
+from itertools import compress
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,11 +108,11 @@ def _decode_axis(n, partitions, changed):
         sets &= unique[offset:offset + parts][partition].T
         offset += parts
     colour = _greedy_colouring(sets)
-    owner = []
-    for c in range(int(colour.max()) + 1):
-        hit = sets & (colour == c)[None, :]
-        owner.append(np.where(hit.any(axis=1), hit.argmax(axis=1), -1)[inverse])
-    return Axis(colour, np.array(owner, dtype=np.int64))
+    # no set holds two indices of one colour: each (set, index) it holds is its owner of that colour
+    owner = np.full((int(colour.max()) + 1, unique.shape[1]), -1, dtype=np.int64)
+    which, index = np.nonzero(sets)
+    owner[colour[index], which] = index
+    return Axis(colour, owner[:, inverse])
 
 
 def _greedy_colouring(sets):
@@ -119,14 +120,16 @@ def _greedy_colouring(sets):
     order (a path of windows, a convolution's, takes as many colours as its widest window)."""
     n = sets.shape[1]
     conflict = (sets.T.astype(np.int64) @ sets.astype(np.int64)) > 0
-    colour = np.full(n, -1)
+    rows = conflict.tolist() if n <= 512 else conflict
+    colour = []
     for i in range(n):
-        used = set(colour[:i][conflict[i, :i]].tolist())
+        # the colours of the earlier indices it conflicts with (compress stops at i of them)
+        used = set(compress(colour, rows[i]) if n <= 512 else np.array(colour)[rows[i][:i]].tolist())
         c = 0
         while c in used:
             c += 1
-        colour[i] = c
-    return colour
+        colour.append(c)
+    return np.array(colour, dtype=np.int64)
 
 
 @dataclass(frozen=True)
