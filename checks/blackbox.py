@@ -450,28 +450,62 @@ class _Run:
     def read(self, name, units, step):
         """``Reads`` for the members of ``units`` (in order), each moved by c times its step
         (``step``: over the whole input) at every offset c, a unit per evaluation."""
-        moves = [{name: (u.members, c * step[u.members])} for u in units for c in self.offsets]
+        moves = self._moves(name, units, step)
         self.evaluations += len(moves)
         if self.target.grouped is None:
             got = self.target.at(moves)
             k = len(self.offsets)
             return Reads(np.array([v for v, _ in got]).reshape(-1, k),
                          np.array([z for _, z in got], dtype=float).reshape(-1, k), None)
-        return self._read_split(units, moves)
+        return self._read_split([(units, moves)])[0]
 
-    def _read_split(self, units, moves):
-        """Reads from grouped evaluations: member j of a unit is bin j + 1 (times the examples,
-        where they are kept); bin 0, the outputs of no member, must not have changed."""
+    def _moves(self, name, units, step):
+        return [{name: (u.members, c * step[u.members])} for u in units for c in self.offsets]
+
+    def first_reads(self, plans, structures):
+        """name -> (units, step, ``Reads``) of every input's first pass, from one batch of grouped
+        evaluations (what ``array`` would read first, input after input); {} where the target
+        is not grouped."""
+        if self.target.grouped is None:
+            return {}
+        started = {}
+        for n in self.target.names:
+            step, units = self._start(n, *plans[n], structures[n])
+            if units:
+                started[n] = (units, step, self._moves(n, units, step))
+        self.evaluations += sum(len(moves) for _, _, moves in started.values())
+        reads = self._read_split([(units, moves) for units, _, moves in started.values()])
+        return {n: (units, step, r) for (n, (units, step, _)), r in zip(started.items(), reads)}
+
+    def _read_split(self, groups):
+        """[Reads] of each (units, moves) in ``groups``, from grouped evaluations of them all:
+        member j of a unit is bin j + 1 (times the examples, where they are kept); bin 0, the
+        outputs of no member, must not have changed."""
         target, k = self.target, len(self.offsets)
         m = self.m if self.keep else 1
-        examples = target.examples if self.keep else 0
-        ones = np.ones(target.outputs, dtype=np.int64)
-        labelings = np.stack([(ones if u.labels is None else u.labels) * m + examples for u in units])
+        units = [u for us, _ in groups for u in us]
+        if not units:
+            return []
+        labelings = np.ones((len(units), target.outputs), dtype=np.int64)
+        labelled = [i for i, u in enumerate(units) if u.labels is not None]
+        if labelled:
+            labelings[labelled] = np.stack([units[i].labels for i in labelled])
+        labelings = labelings * m + (target.examples if self.keep else 0)
         width = max(u.members.size for u in units) + 1
-        diffs, sizes = target.split(moves, labelings, np.repeat(np.arange(len(units)), k), width * m)
+        diffs, sizes = target.split([mv for _, moves in groups for mv in moves], labelings,
+                                    np.repeat(np.arange(len(units)), k), width * m)
         D, Z = diffs.reshape(len(units), k, width, m), sizes.reshape(len(units), k, width, m)
-        unit = np.repeat(np.arange(len(units)), [u.members.size for u in units])
-        position = np.concatenate([np.arange(u.members.size) for u in units]) + 1
+        out, start = [], 0
+        for us, _ in groups:
+            out.append(self._reads(us, D[start:start + len(us)], Z[start:start + len(us)]))
+            start += len(us)
+        return out
+
+    def _reads(self, units, D, Z):
+        """The ``Reads`` of ``units`` from their rows of the split evaluations."""
+        sizes = np.array([u.members.size for u in units])
+        unit = np.repeat(np.arange(len(units)), sizes)
+        position = np.arange(unit.size) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
         per = D[unit, :, position, :]                              # (entries, offsets, m)
         # the outputs of no member: unchanged, bitwise (a complex step: Im exactly 0; its real
         # parts may differ from the real evaluation's in their last bits)
@@ -479,10 +513,10 @@ class _Run:
         return Reads(per.sum(axis=2), Z[unit, :, position, :].sum(axis=2),
                      per if self.keep else None, bool(np.any(other != 0)))
 
-    def estimate(self, name, units, step):
+    def estimate(self, name, units, step, reads=None):
         """(entries in order, estimates, bounds, smooth across, per-example estimates or None,
-        whether the grouping broke) for the members of ``units``."""
-        reads = self.read(name, units, step)
+        whether the grouping broke) for the members of ``units`` (from ``reads`` where given)."""
+        reads = self.read(name, units, step) if reads is None else reads
         order = np.concatenate([u.members for u in units])
         h = step[order]
         grouped = self.target.grouped is not None
@@ -506,23 +540,29 @@ class _Run:
                                     h[:, None], rounding[:, None])
         return order, np.real(est), err, smooth, per, reads.broken
 
-    def array(self, name, entries, h, structure):
+    def _start(self, name, entries, h, structure):
+        """(each entry's step over the whole input, the units of the first pass)."""
+        step = np.zeros(self.target.arrays[name].size)
+        step[entries] = h
+        return step, self.units(entries, structure)
+
+    def array(self, name, entries, h, structure, first=None):
         """(estimate, bound, reasons, per-example estimates) of one input, flat; None where its
-        grouping broke (an output of no member changed)."""
+        grouping broke (an output of no member changed).  ``first``: (units, step, reads) of
+        its first pass, already read (``first_reads``)."""
         a0 = self.target.arrays[name]
         est, err = np.zeros(a0.size), np.zeros(a0.size)
         why = np.full(a0.size, NOT_SAMPLED, dtype=np.uint8)
         why[entries] = 0
         per = np.zeros((self.m, a0.size)) if self.keep else None
-        step = np.zeros(a0.size)
-        step[entries] = h
-        units = self.units(entries, structure)
+        units, step, reads = first or (*self._start(name, entries, h, structure)[::-1], None)
         self.classes[name] = len(units)
         left = np.zeros(0, dtype=np.int64)
         for _ in range(1 if self.s.complex else RETRIES + 1):
             if not units:
                 break
-            order, e, b, smooth, p, broken = self.estimate(name, units, step)
+            order, e, b, smooth, p, broken = self.estimate(name, units, step, reads)
+            reads = None
             if broken:
                 return None
             est[order], err[order] = e, b
@@ -627,9 +667,10 @@ class _Run:
     def result(self):
         plans = self.plans()
         structures = self.structures(plans)
+        first = self.first_reads(plans, structures)
         results = {}
         for n in self.target.names:
-            results[n] = self.array(n, *plans[n], structures[n])
+            results[n] = self.array(n, *plans[n], structures[n], first.get(n))
             if results[n] is None:  # an output of no member changed: one entry at a time
                 structures[n] = None
                 results[n] = self.array(n, *plans[n], None)
