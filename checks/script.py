@@ -294,6 +294,8 @@ class Training:
 
     def _batch(self, frame, statement, values):
         modified = statement.modified
+        if _packs(statement.node):
+            return  # examples put into a container are filled in, not used: the container is
         for chain, value in list(self._candidates(values)):
             if id(value) in self.data or id(value) in self.claimed or any(
                     chain[:len(c)] == c for c in modified):
@@ -306,7 +308,7 @@ class Training:
                 if self.data_found and not self._redrawn(value, form):
                     continue    # found already: only a minibatch drawn from it is replaced
                 self._look(chain, value)
-                partner = self._partner(frame, values, chain, form)
+                partner = self._partner(frame, values, chain, form, modified)
                 if partner is not None:
                     self._replace(frame, statement, (chain, value, form), partner)
                     break
@@ -315,12 +317,14 @@ class Training:
         if len(self.looked_at) < 12:
             self.looked_at.setdefault(chain_text(chain), _shape_text(value))
 
-    def _partner(self, frame, values, x_chain, x_form):
+    def _partner(self, frame, values, x_chain, x_form, modified=()):
         """The targets that go with inputs ``x_chain``: as many examples, a form that goes with
-        the inputs', the best name; None when there are none, or several alike."""
+        the inputs', the best name; None when there are none, or several alike.  Targets the
+        statement writes into (``y[label] = 1``) are being filled in, not used."""
         found = []
         for chain, value in self._near(frame, values, x_chain):
-            if id(value) in self.claimed or chain == x_chain:
+            if id(value) in self.claimed or chain == x_chain or any(
+                    chain[:len(c)] == c for c in modified):
                 continue
             for form in y_forms(value, self.n_out, self.labels):
                 if x_form.pairs_with(form):
@@ -835,6 +839,51 @@ class Training:
 
 
 # -- helpers of the observer ----------------------------------------------------------------------
+#: calls that only put examples together: a statement made of these and names fills a container
+PACKING = {"append", "extend", "insert", "appendleft", "zip", "list", "tuple", "dict",
+           "enumerate", "array", "asarray", "stack", "hstack", "vstack", "column_stack",
+           "concatenate"}
+
+
+def _packs(node):
+    """Whether a statement only puts values into a container: ``data.append((x, y))``, ``pairs
+    = list(zip(xs, ys))``, ``X = np.array(xs)``, ``batch = (x, y)``: a PACKING call or a tuple or
+    list, of names, literals and more of the same.  Examples met there are being filled in; the
+    batch is where the container is used.  (``n = X.shape[0]`` or ``a = X`` packs nothing.)"""
+    if isinstance(node, ast.Expr):
+        value = node.value
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr in ("append", "extend", "insert", "appendleft")):
+            return False
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        value = node.value
+        if not isinstance(value, (ast.Tuple, ast.List, ast.Call)):
+            return False
+    else:
+        return False
+    return _pure_packing(value)
+
+
+def _pure_packing(node):
+    """Names, literals, plain subscripts, and tuples, lists and PACKING calls of them."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        key = node.slice if isinstance(node, ast.Subscript) else None
+        plain = key is None or isinstance(key, (ast.Name, ast.Constant))
+        return plain and _pure_packing(node.value)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_pure_packing(e) for e in node.elts)
+    if isinstance(node, ast.Starred):
+        return _pure_packing(node.value)
+    if isinstance(node, ast.Call):
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else None)
+        return (name in PACKING and not node.keywords
+                and all(_pure_packing(a) for a in node.args))
+    return False
+
+
 def _passes_on(node):
     """``return parameters`` (or a tuple of names): the values are only handed to the caller,
     which will read them itself."""

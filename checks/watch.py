@@ -445,6 +445,8 @@ class Recorder:
         for chain in statement.targets:
             value, depth = resolve(frame, chain, local)
             if depth == len(chain) and isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                if len(self.raw) >= MAX_RECORDS:  # a statement binding several arrays at the cap
+                    return
                 self._add(statement, chain, value)
 
     def _add(self, statement, chain, value):

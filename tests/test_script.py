@@ -6,6 +6,7 @@ import io
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -548,3 +549,59 @@ def test_parameters_nowhere_to_be_found_say_what_was_inspected():
     with pytest.raises(PluginError) as e:
         gradcheck(net, x, y, impl=no_parameters)
     assert "takes no parameters" in str(e.value) and "watching one call" in str(e.value)
+
+
+NIELSEN_DATA = {
+    "labels made on one line": """
+        for x in xs:
+            y = np.zeros((2, 1)); y[int(x.sum() > 0)] = 1.0
+            ys.append(y)
+        data = list(zip(xs, ys))
+    """,
+    "labels filled in below": """
+        for x in xs:
+            y = np.zeros((2, 1))
+            y[int(x.sum() > 0)] = 1.0
+            ys.append(y)
+        data = list(zip(xs, ys))
+    """,
+    "pairs appended one by one": """
+        data = []
+        for i in range(40):
+            x = np.random.randn(4, 1)
+            y = np.zeros((2, 1))
+            y[int(x[0, 0] > 0)] = 1.0
+            data.append((x, y))
+    """,
+}
+NIELSEN_SCRIPT = """
+import numpy as np
+import nielsen_network as network
+np.random.seed(3)
+xs = [np.random.randn(4, 1) for _ in range(10)]
+ys = []
+{data}
+net = network.{cls}([4, 5, 3, 2])
+net.SGD(data, 1, 10, 3.0)
+"""
+
+
+@pytest.mark.parametrize("how", sorted(NIELSEN_DATA))
+def test_examples_filled_in_one_at_a_time_are_not_the_batch_the_data_set_is(tmp_path, monkeypatch,
+                                                                           how):
+    # a toy data set whose labels are made from each x, or pairs appended one at a time: x and y
+    # meet there as single examples, being filled in; the batch is the data set SGD trains on
+    # (found by a newcomer: the single example was taken for the batch, and correct code failed)
+    network = Path(__file__).resolve().parents[1] / "examples" / "nielsen_network.py"
+    (tmp_path / "nielsen_network.py").write_text(network.read_text())  # the user's own file
+    data = textwrap.dedent(NIELSEN_DATA[how]).strip()
+    (tmp_path / "net.toml").write_text('layers = [4, 5, 3, 2]\nactivations = "sigmoid"\n'
+                                       'loss = "half_squared_error"\nreduction = "batch_mean"\n'
+                                       'batch = 10\n')
+    for cls, expected in (("Network", 0), ("SlippedNetwork", 1)):
+        (tmp_path / "train.py").write_text(NIELSEN_SCRIPT.format(data=data, cls=cls))
+        status, report, err = run(["net.toml", "--impl", "train.py"], tmp_path, monkeypatch)
+        assert status == expected, (cls, err, report.get("diagnosis"))
+        if expected:
+            assert [p["name"] for p in report["parameters"] if not p["passed"]] == [
+                "W1", "b1", "W2", "b2"]
