@@ -56,11 +56,20 @@ def outputs_of(result):
     """(outputs, cache) from what forward returned: ``out``, ``(out, cache)``, or several outputs
     and a cache, ``(next_h, next_c, cache)`` as an LSTM step gives (backward then takes
     ``(dnext_h, dnext_c, cache)``)."""
+    outs, cache = [result], None
     if isinstance(result, tuple) and len(result) >= 2:
-        *outs, cache = result
-        if all(isinstance(o, np.ndarray) or np.isscalar(o) for o in outs):
-            return [np.asarray(o) for o in outs], cache
-    return [np.asarray(result)], None
+        *parts, last = result
+        if all(isinstance(o, np.ndarray) or np.isscalar(o) for o in parts):
+            outs, cache = parts, last
+    if any(o is None or np.asarray(o).dtype.kind not in "biuf" for o in outs):
+        shown = type(result).__name__ if len(outs) == 1 and outs[0] is result else (
+            ", ".join(type(o).__name__ for o in outs) + " and a cache")
+        raise TypeError(
+            f"forward returned {shown}, not numbers: out or (out, cache); a layer object whose "
+            "forward keeps self.output and returns nothing (nnfs.io) can be wrapped: "
+            "check_layer(lambda x: (layer.forward(x), (layer.output, None))[1], "
+            "lambda dout, cache: (layer.backward(dout), layer.dinputs)[1], x)")
+    return [np.asarray(o) for o in outs], cache
 
 
 def argument_names(forward, count):

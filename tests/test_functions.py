@@ -273,3 +273,26 @@ def test_check_function_with_a_separate_gradient_and_a_single_array():
     assert report.failing == ["params[0]"] and "sign flipped" in report.diagnosis
     with pytest.raises(TypeError, match="must return \\(loss, grads\\)"):
         check_function(loss, [W])
+
+
+class DenseObject:
+    """An nnfs.io-style layer object: forward keeps self.output, backward keeps self.dinputs."""
+
+    def __init__(self):
+        self.weights = np.random.default_rng(3).standard_normal((4, 3))
+
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = inputs @ self.weights
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues @ self.weights.T
+
+
+def test_a_forward_that_returns_nothing_is_refused_with_the_wrapping_that_checks_it():
+    layer, x = DenseObject(), np.random.default_rng(4).standard_normal((5, 4))
+    with pytest.raises(TypeError, match="forward returned NoneType, not numbers"):
+        check_layer(layer.forward, layer.backward, x)
+    report = check_layer(lambda x: (layer.forward(x), (layer.output, None))[1],
+                         lambda dout, cache: (layer.backward(dout), layer.dinputs)[1], x)
+    assert report.passed
