@@ -177,6 +177,10 @@ class Network:
         self.L = len(self.layers) - 1
         self.sigmas = validate_activations(activations, self.L)
         self.loss = validate_loss(loss)
+        if self.loss.outputs is not None and self.sigmas[-1].name not in self.loss.outputs:
+            raise ValueError(f"loss {self.loss.name!r} takes a {' or '.join(self.loss.outputs)} "
+                             f"output layer (its log needs outputs in (0, 1)); the output layer "
+                             f"here is {self.sigmas[-1].name!r}")
         if not self.sigmas[-1].elementwise and self.layers[-1] < 2:
             raise ValueError(f"`activations[{self.L - 1}]` = 'softmax' over a single output unit is the "
                              "constant 1; use 'sigmoid' for one output")

@@ -56,3 +56,11 @@ def test_bad_arguments_are_refused_with_a_message_naming_the_field(kwargs, error
     with pytest.raises(error) as info:
         Network(**kwargs)
     assert message in str(info.value)
+
+
+def test_a_cross_entropy_over_outputs_outside_0_1_is_refused_at_the_door():
+    with pytest.raises(ValueError, match="takes a sigmoid output layer"):
+        Network([2, 3, 1], "tanh", "binary_cross_entropy")
+    with pytest.raises(ValueError, match="takes a softmax or sigmoid output layer"):
+        Network([2, 3, 2], ["tanh", "identity"], "categorical_cross_entropy")
+    Network([2, 3, 1], ["tanh", "sigmoid"], "binary_cross_entropy")
