@@ -193,7 +193,7 @@ def rule_l2(ev, p):
             ev.net is not None and p.kind not in ("weight", "bias")):
         return None
     if ev.net is None:
-        return _extra_multiple(ev, p, W)
+        return _extra_multiple(ev, p, W) or _scaled_data_term(ev, p, W)
     if p.kind == "bias":
         return _l2_on_bias(ev, p, W)
     return _l2_on_weight(ev, p, W)
@@ -249,6 +249,30 @@ def _extra_multiple(ev, p, W):
     return Finding(p.name, "l2", f"{p.name}'s gradient carries an extra {c:.6g} times {p.name} "
                    "itself: the derivative of a regularization term with the wrong factor (of "
                    "reg ||W||^2 it is 2 reg W) or one the loss does not have", f"{c:.6g}")
+
+
+def _scaled_data_term(ev, p, W):
+    """A function's array whose gradient is k times the true one plus c times the array: with
+    a regularization term reg ||W||^2 in the loss, the true gradient is d + 2 reg W, and code
+    whose data term d is k times over (CS231n's dscores not divided by N) while its
+    regularization term is right gives k (d + 2 reg W) + (1 - k) 2 reg W.  Fitted by least
+    squares on [numeric, W]; said where k is a round number other than 1 and it fits."""
+    num = ev.numeric[p.name]
+    if np.count_nonzero(W) < 3 or np.count_nonzero(num) < 3:
+        return None
+    A = np.stack([num.ravel(), W.ravel()], axis=1)
+    if not np.all(np.isfinite(A)) or not np.all(np.isfinite(ev.analytic[p.name])):
+        return None
+    (k, c), *_ = np.linalg.lstsq(A, ev.analytic[p.name].ravel(), rcond=None)
+    named = name_constant(k)
+    if named is None or named in ("1", "-1") or abs(c) < 1e-12 or not ev.fits(
+            p.name, k * num + c * W, 2.0):
+        return None
+    reg = c / (2 * (1 - k))
+    return Finding(p.name, "data_factor", f"{p.name}'s data term is exactly {named} times the "
+                   f"true one, while its regularization term (2 reg {p.name}, reg = {reg:.6g}) is "
+                   "right: a data gradient scaled twice or not at all (dscores not divided by "
+                   "N?)", named)
 
 
 def rule_transposed(ev, p):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gradcheck.backprop import Network, backward
-from gradcheck.checks import gradcheck
+from gradcheck.checks import check_function, gradcheck
 from gradcheck.checks.diagnose import name_constant
 
 NETWORKS = {
@@ -204,3 +204,28 @@ def test_a_denormal_l2_does_not_break_the_diagnosis():
                   weights=[np.zeros((1, 1))] * 3 + [np.ones((1, 1))])
     x = y = np.zeros((1, 1))
     assert gradcheck(net, x, y, impl=STYLES["float32_as_float64"](net)).passed
+
+
+def test_a_functions_data_term_scaled_with_its_l2_term_right_is_named():
+    # CS231n's two-layer loss with dscores not divided by N, checked with check_function: every
+    # array's data term is N times the truth while 2 reg W is right (found by a newcomer, who
+    # was told "W1 has the wrong sign")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 4)), rng.integers(0, 3, 5)
+    P = {"W1": rng.standard_normal((4, 6)) * 0.5, "W2": rng.standard_normal((6, 3)) * 0.5}
+    reg = 0.1
+
+    def loss():
+        W1, W2 = P["W1"], P["W2"]
+        h = np.maximum(0, X @ W1)
+        s = h @ W2
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        value = -np.log(p[np.arange(5), y]).mean() + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        d = p.copy()
+        d[np.arange(5), y] -= 1                        # not divided by N = 5
+        dh = d @ W2.T * (h > 0)
+        return value, {"W1": X.T @ dh + 2 * reg * W1, "W2": h.T @ d + 2 * reg * W2}
+
+    report = check_function(loss, P)
+    assert not report.passed and "data term is exactly 5 times" in report.diagnosis
