@@ -61,7 +61,7 @@ def outputs_of(result):
         *parts, last = result
         if all(isinstance(o, np.ndarray) or np.isscalar(o) for o in parts):
             outs, cache = parts, last
-    if any(o is None or np.asarray(o).dtype.kind not in "biuf" for o in outs):
+    if any(o is None or np.asarray(o).dtype.kind not in "biufc" for o in outs):
         shown = type(result).__name__ if len(outs) == 1 and outs[0] is result else (
             ", ".join(type(o).__name__ for o in outs) + " and a cache")
         raise TypeError(
