@@ -29,7 +29,8 @@ WORST = 5
 
 #: why an entry is not decided, as codes in a uint8 array per parameter (0: it is decided)
 KINK, UNDEFINED, NOT_FINITE, SWAMPED, NOT_SAMPLED, ESTIMATE, NOISY = 1, 2, 3, 4, 5, 6, 7
-REASONS = {KINK: "a kink or a jump in a derivative within the numeric steps",
+REASONS = {KINK: "a kink, a jump in a derivative, or a loss too coarse to difference (rounding the "
+                 "code amplifies) within the numeric steps",
            UNDEFINED: "the gradient is not defined there (a unit at its kink)",
            NOT_FINITE: "a value or its error bound is not finite",
            SWAMPED: "the rounding bound reaches the size of the gradient",

@@ -180,8 +180,7 @@ def _report(name, params, analytic, numeric_side, K, evidence, sizes, notes=(), 
                for n, r in uninformative(params, analytic, numeric_side, narrow).items()}
     looked = 0
     if nearby is not None:  # a disagreement must stand at nearby points too (checks.nearby)
-        cap = {p.name: np.sqrt(precision.eps) * sizes.share(p) for p in params}
-        reasons, looked = looked_again(nearby, analytic, numeric_side.gradient, tol, reasons, cap)
+        reasons, looked = looked_again(nearby, analytic, numeric_side.gradient, tol, reasons)
     notes = list(notes)
     kinks = sum(int(np.count_nonzero(r == KINK)) for r in numeric_side.reasons.values())
     if kinks:
