@@ -158,6 +158,18 @@ class ForwardPass:
     a: list
 
 
+def _validate_output(loss, sigma, n_out, L):
+    """The output layer suits the loss: a cross-entropy's log needs outputs in (0, 1), and a
+    softmax needs two units at least."""
+    if loss.outputs is not None and sigma.name not in loss.outputs:
+        raise ValueError(f"loss {loss.name!r} takes a {' or '.join(loss.outputs)} output layer "
+                         f"(its log needs outputs in (0, 1)); the output layer here is "
+                         f"{sigma.name!r}")
+    if not sigma.elementwise and n_out < 2:
+        raise ValueError(f"`activations[{L - 1}]` = 'softmax' over a single output unit is the "
+                         "constant 1; use 'sigmoid' for one output")
+
+
 class Network:
     """A multilayer perceptron with its loss and cost conventions.
 
@@ -177,13 +189,7 @@ class Network:
         self.L = len(self.layers) - 1
         self.sigmas = validate_activations(activations, self.L)
         self.loss = validate_loss(loss)
-        if self.loss.outputs is not None and self.sigmas[-1].name not in self.loss.outputs:
-            raise ValueError(f"loss {self.loss.name!r} takes a {' or '.join(self.loss.outputs)} "
-                             f"output layer (its log needs outputs in (0, 1)); the output layer "
-                             f"here is {self.sigmas[-1].name!r}")
-        if not self.sigmas[-1].elementwise and self.layers[-1] < 2:
-            raise ValueError(f"`activations[{self.L - 1}]` = 'softmax' over a single output unit is the "
-                             "constant 1; use 'sigmoid' for one output")
+        _validate_output(self.loss, self.sigmas[-1], self.layers[-1], self.L)
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"`bias` must be true or false; got {bias!r}")
         self.bias = bool(bias)
