@@ -616,7 +616,7 @@ def _evaluated_at(values, inputs, unmoved):
     non-integer values, exp(-71) say, then carry float64's bits (a float32 number by chance with
     probability 2^-29 each)."""
     shown = precision_of(values + inputs)
-    if shown is FLOAT64 and float32_valued(values, enough=1) and unmoved():
+    if shown is FLOAT64 and float32_valued(values) and unmoved():
         return PRECISIONS["float32"]
     return shown
 

@@ -110,11 +110,11 @@ def precision_of(arrays, storage=()):
     return Precision.of(min(narrow, key=lambda d: d.itemsize)) if narrow else FLOAT64
 
 
-def float32_valued(arrays, enough=4):
+def float32_valued(arrays, enough=1):
     """Whether float64 values are all float32 numbers, with at least ``enough`` of them
-    non-integers (0, 1 or 3.0 are float32 numbers by nature): code that computes in float32 and
-    hands its results back as float64.  Float64 code gives a float32 number by chance with
-    probability 2^-29 per value."""
+    non-integers (0, 1 or 3.0 are float32 numbers by nature).  Float64 code gives a float32
+    number by chance with probability 2^-29 per value, but round inputs give it float32 numbers
+    too: evidence only together with a probe of the code (``functions._evaluated_at``)."""
     values = [np.ravel(a) for a in arrays if a.dtype.kind == "f" and a.dtype.itemsize == 8]
     if not values:
         return False
